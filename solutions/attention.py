@@ -1,0 +1,71 @@
+"""Exercise 1: scaled dot-product attention.
+
+Every query asks every key "how relevant are you to me?"; the answers (dot products,
+scaled so they do not grow with the width) become a probability distribution over the
+keys, and the output for the query is the matching average of the values.
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(d)) V          (Vaswani et al., 2017, eq. 1)
+
+Hugging Face counterpart: `eager_attention_forward` in `transformers.models.bert.modeling_bert`,
+called by `BertSelfAttention`.
+
+Shape legend used in every module of the kata: B batch, L length (L_q queries, L_k keys),
+D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
+    """Attend from every query to every key and average the values accordingly.
+
+    Args:
+        q: queries, shape (..., L_q, d).
+        k: keys, shape (..., L_k, d).
+        v: values, shape (..., L_k, d_v).
+        mask: optional boolean tensor broadcastable to (..., L_q, L_k); True means
+            "this query may attend to this key", False hides the key.
+        dropout_p: probability of dropping an attention weight (as BERT does while
+            training). Pass 0.0 outside training.
+
+    Returns:
+        (out, weights): out has shape (..., L_q, d_v); weights has shape
+        (..., L_q, L_k) and each row sums to 1 over the keys it may attend to.
+
+    Equation:
+        scores  = q k^T / sqrt(d)
+        weights = softmax(scores) over the keys (the last axis)
+        out     = weights v
+
+    Steps:
+        1. scores: q @ k.transpose(-2, -1), divided by sqrt(d) where d = q.size(-1).
+        2. If a mask is given, fill the hidden scores (mask False) with
+           torch.finfo(scores.dtype).min before the softmax.
+        3. weights: softmax over the last axis, then dropout with p=dropout_p.
+        4. out: weights @ v.
+
+    Pitfalls:
+        - Scale before the softmax, by sqrt(d), not d.
+        - The softmax runs over the keys (dim=-1): each query's row must sum to 1.
+        - Use the dtype's most negative finite value, not -inf (a row with every key
+          hidden would become NaN) and not a hand-picked -1e4 (large scores beat it).
+        - Mask before the softmax; zeroing weights afterwards leaves rows that no
+          longer sum to 1.
+    """
+    # BEGIN SOLUTION
+    d = q.size(-1)
+    # Dot products grow like sqrt(d); dividing keeps the softmax out of its flat tails.
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., L_q, L_k)
+    if mask is not None:
+        # The most negative finite value (not -inf) turns into an exact zero weight,
+        # yet a row with every key hidden still gives a finite, uniform softmax.
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)  # (..., L_q, L_k)
+    weights = torch.softmax(scores, dim=-1)  # (..., L_q, L_k), each row sums to 1
+    # BERT drops whole attention links while training; callers pass 0.0 in eval().
+    weights = F.dropout(weights, p=dropout_p)  # (..., L_q, L_k)
+    context = weights @ v  # (..., L_q, d_v)
+    return context, weights
+    # END SOLUTION
