@@ -58,4 +58,4 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
         - Mask before the softmax; zeroing weights afterwards leaves rows that no
           longer sum to 1.
     """
-    raise NotImplementedError('exercise 1, attention.py: write scaled_dot_product_attention')
+    raise NotImplementedError("exercise 1, attention.py: write scaled_dot_product_attention")

@@ -67,10 +67,10 @@ class EncoderLayer(nn.Module):
         norm_first=False,
     ):
         super().__init__()
-        raise NotImplementedError('exercise 6, encoder.py: write EncoderLayer.__init__')
+        raise NotImplementedError("exercise 6, encoder.py: write EncoderLayer.__init__")
 
     def forward(self, x, mask=None):
-        raise NotImplementedError('exercise 6, encoder.py: write EncoderLayer.forward')
+        raise NotImplementedError("exercise 6, encoder.py: write EncoderLayer.forward")
 
 
 @dataclass
@@ -97,7 +97,7 @@ class EncoderConfig:
         Raises ValueError for what this encoder does not implement (an activation
         other than exact "gelu" or "relu", or relative position embeddings).
         """
-        raise NotImplementedError('exercise 6, encoder.py: write EncoderConfig.from_hf')
+        raise NotImplementedError("exercise 6, encoder.py: write EncoderConfig.from_hf")
 
 
 @dataclass
@@ -124,7 +124,7 @@ def hf_weight_names(num_layers):
            attention.output.dense, norm1 is attention.output.LayerNorm, linear1 is
            intermediate.dense, linear2 is output.dense, norm2 is output.LayerNorm.
     """
-    raise NotImplementedError('exercise 6, encoder.py: write hf_weight_names')
+    raise NotImplementedError("exercise 6, encoder.py: write hf_weight_names")
 
 
 class Encoder(nn.Module):
@@ -152,10 +152,10 @@ class Encoder(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        raise NotImplementedError('exercise 6, encoder.py: write Encoder.__init__')
+        raise NotImplementedError("exercise 6, encoder.py: write Encoder.__init__")
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        raise NotImplementedError('exercise 6, encoder.py: write Encoder.forward')
+        raise NotImplementedError("exercise 6, encoder.py: write Encoder.forward")
 
     @classmethod
     def from_hf(cls, bert_model):
@@ -166,4 +166,4 @@ class Encoder(nn.Module):
         missing weight raises KeyError and a misshapen one ValueError, each naming it.
         The encoder comes back in the model's mode (eval() if the model was in eval()).
         """
-        raise NotImplementedError('exercise 6, encoder.py: write Encoder.from_hf')
+        raise NotImplementedError("exercise 6, encoder.py: write Encoder.from_hf")

@@ -40,7 +40,7 @@ def gelu(x):
           approximation; it is off by up to about 1e-3, far beyond the tolerance.
         - Don't call torch.nn.functional.gelu: the point is to write it.
     """
-    raise NotImplementedError('exercise 3, feed_forward.py: write gelu')
+    raise NotImplementedError("exercise 3, feed_forward.py: write gelu")
 
 
 class FeedForward(nn.Module):
@@ -65,7 +65,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, d_model, d_ff, activation="gelu", dropout=0.0):
         super().__init__()
-        raise NotImplementedError('exercise 3, feed_forward.py: write FeedForward.__init__')
+        raise NotImplementedError("exercise 3, feed_forward.py: write FeedForward.__init__")
 
     def forward(self, x):
-        raise NotImplementedError('exercise 3, feed_forward.py: write FeedForward.forward')
+        raise NotImplementedError("exercise 3, feed_forward.py: write FeedForward.forward")

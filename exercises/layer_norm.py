@@ -44,7 +44,7 @@ def layer_norm(x, weight, bias, eps):
         - eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps.
         - Reduce over the last axis only, with keepdim=True so it broadcasts back.
     """
-    raise NotImplementedError('exercise 4, layer_norm.py: write layer_norm')
+    raise NotImplementedError("exercise 4, layer_norm.py: write layer_norm")
 
 
 class LayerNorm(nn.Module):
@@ -63,7 +63,7 @@ class LayerNorm(nn.Module):
 
     def __init__(self, d_model, eps=1e-5):
         super().__init__()
-        raise NotImplementedError('exercise 4, layer_norm.py: write LayerNorm.__init__')
+        raise NotImplementedError("exercise 4, layer_norm.py: write LayerNorm.__init__")
 
     def forward(self, x):
-        raise NotImplementedError('exercise 4, layer_norm.py: write LayerNorm.forward')
+        raise NotImplementedError("exercise 4, layer_norm.py: write LayerNorm.forward")

@@ -43,7 +43,7 @@ def split_heads(x, num_heads):
         - Viewing straight to (B, H, L, Dh) gives the right shape and the wrong
           numbers: it slices the flattened sequence, not each token's vector.
     """
-    raise NotImplementedError('exercise 2, multi_head.py: write split_heads')
+    raise NotImplementedError("exercise 2, multi_head.py: write split_heads")
 
 
 def merge_heads(x):
@@ -63,7 +63,7 @@ def merge_heads(x):
     Pitfalls:
         - Reshaping (B, H, L, Dh) straight to (B, L, D) mixes tokens together.
     """
-    raise NotImplementedError('exercise 2, multi_head.py: write merge_heads')
+    raise NotImplementedError("exercise 2, multi_head.py: write merge_heads")
 
 
 class MultiHeadAttention(nn.Module):
@@ -92,7 +92,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model, num_heads, dropout=0.0):
         super().__init__()
-        raise NotImplementedError('exercise 2, multi_head.py: write MultiHeadAttention.__init__')
+        raise NotImplementedError("exercise 2, multi_head.py: write MultiHeadAttention.__init__")
 
     def forward(self, x, mask=None):
-        raise NotImplementedError('exercise 2, multi_head.py: write MultiHeadAttention.forward')
+        raise NotImplementedError("exercise 2, multi_head.py: write MultiHeadAttention.forward")

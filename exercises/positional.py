@@ -48,7 +48,7 @@ def sinusoidal_positional_encoding(max_len, d_model):
         - The exponent is 2i / D, where 2i is the even column index: not i / D.
         - Positions start at 0, so row 0 is [0, 1, 0, 1, ...].
     """
-    raise NotImplementedError('exercise 5, positional.py: write sinusoidal_positional_encoding')
+    raise NotImplementedError("exercise 5, positional.py: write sinusoidal_positional_encoding")
 
 
 class Embeddings(nn.Module):
@@ -91,7 +91,7 @@ class Embeddings(nn.Module):
         positional="learned",
     ):
         super().__init__()
-        raise NotImplementedError('exercise 5, positional.py: write Embeddings.__init__')
+        raise NotImplementedError("exercise 5, positional.py: write Embeddings.__init__")
 
     def forward(self, input_ids, token_type_ids=None):
-        raise NotImplementedError('exercise 5, positional.py: write Embeddings.forward')
+        raise NotImplementedError("exercise 5, positional.py: write Embeddings.forward")

@@ -42,7 +42,7 @@ def make_stub(source, filename):
             where = _enclosing_name(lines, region_start)
             exercise = f"exercise {COURSE.index(module) + 1}" if module in COURSE else "kata"
             message = f"{exercise}, {module}.py: write {where}"
-            stub.append(f"{indent}raise NotImplementedError({message!r})\n")
+            stub.append(f'{indent}raise NotImplementedError("{message}")\n')
             region_start = None
         elif region_start is None:
             stub.append(line)
@@ -73,7 +73,11 @@ def out_of_date():
     """Names of files in exercises/ that differ from what the generator makes (or are missing/extra)."""
     expected = expected_stubs()
     present = {path.name for path in EXERCISES.glob("*.py")}
-    stale = [name for name, text in expected.items() if not (EXERCISES / name).is_file() or (EXERCISES / name).read_text() != text]
+    stale = [
+        name
+        for name, text in expected.items()
+        if not (EXERCISES / name).is_file() or (EXERCISES / name).read_text() != text
+    ]
     return sorted(stale + sorted(present - set(expected)))
 
 
@@ -84,7 +88,9 @@ def main(argv=None):
     stale = out_of_date()
     if args.check:
         if stale:
-            print(f"exercises/ is out of date with solutions/: {', '.join(stale)}; run `python -m kata.stubs`")
+            print(
+                f"exercises/ is out of date with solutions/: {', '.join(stale)}; run `python -m kata.stubs`"
+            )
             return 1
         print("exercises/ is up to date with solutions/")
         return 0
@@ -94,7 +100,10 @@ def main(argv=None):
     for name in stale:
         if not (SOLUTIONS / name).exists():
             (EXERCISES / name).unlink()
-    print(f"wrote {len(expected_stubs())} files to exercises/" + (f" (changed: {', '.join(stale)})" if stale else ""))
+    print(
+        f"wrote {len(expected_stubs())} files to exercises/"
+        + (f" (changed: {', '.join(stale)})" if stale else "")
+    )
     return 0
 
 

@@ -50,5 +50,5 @@ def load_pretrained():
 
 def encode_pairs(tokenizer, pairs=SENTENCE_PAIRS):
     """Tokenize sentence pairs into a padded batch: input_ids, token_type_ids, attention_mask (B, L)."""
-    first, second = zip(*pairs)
+    first, second = zip(*pairs, strict=True)
     return dict(tokenizer(list(first), list(second), padding=True, return_tensors="pt"))

@@ -119,8 +119,7 @@ class Embeddings(nn.Module):
         length = input_ids.size(1)
         if length > self.max_len:
             raise ValueError(
-                f"the input has {length} tokens but the model takes at most "
-                f"max_len={self.max_len}"
+                f"the input has {length} tokens but the model takes at most max_len={self.max_len}"
             )
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # (B, L): all sentence A

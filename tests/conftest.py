@@ -26,7 +26,9 @@ settings.load_profile("kata")
 
 def pytest_addoption(parser):
     group = parser.getgroup("kata", "Transformer Encoder Kata")
-    group.addoption("--solutions", action="store_true", help="test the reference solutions/ instead of exercises/")
+    group.addoption(
+        "--solutions", action="store_true", help="test the reference solutions/ instead of exercises/"
+    )
     group.addoption("--submission", metavar="DIR", help="test the modules in DIR instead of exercises/")
 
 
@@ -35,7 +37,9 @@ def pytest_configure(config):
         raise pytest.UsageError("use --solutions or --submission DIR, not both")
     submission = config.getoption("--submission")
     if submission and not Path(submission, "attention.py").is_file():
-        raise pytest.UsageError(f"--submission {submission}: no attention.py there; point it at a folder like exercises/")
+        raise pytest.UsageError(
+            f"--submission {submission}: no attention.py there; point it at a folder like exercises/"
+        )
 
 
 def pytest_collection_modifyitems(config, items):

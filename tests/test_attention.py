@@ -48,12 +48,13 @@ def random_padding_mask(leading, length_q, length_k, seed=0):
 
 
 @pytest.mark.parametrize("leading, length_q, length_k, d, d_v", SHAPES)
-def test_returns_output_and_weights_with_the_documented_shapes(attention, leading, length_q, length_k, d, d_v):
+def test_returns_output_and_weights_with_the_documented_shapes(
+    attention, leading, length_q, length_k, d, d_v
+):
     q, k, v = random_qkv(leading, length_q, length_k, d, d_v)
     result = attention.scaled_dot_product_attention(q, k, v)
     assert isinstance(result, tuple) and len(result) == 2, (
-        "scaled_dot_product_attention should return a pair (out, weights), "
-        f"got {type(result).__name__}"
+        f"scaled_dot_product_attention should return a pair (out, weights), got {type(result).__name__}"
     )
     out, weights = result
     expect_shape(out, (*leading, length_q, d_v), "attention output")
@@ -83,7 +84,9 @@ def test_matches_the_reference_with_and_without_a_padding_mask(
             hint="scores are q @ k^T / sqrt(d); the softmax runs over the last axis (the keys); "
             "hidden scores are filled before the softmax",
         )
-        expect_close(out, expected_out, atol=ONE_OP, what=f"attention output {label}", hint="out = weights @ v")
+        expect_close(
+            out, expected_out, atol=ONE_OP, what=f"attention output {label}", hint="out = weights @ v"
+        )
 
 
 @pytest.mark.parametrize("leading, length_q, length_k, d, d_v", SHAPES[1:])
@@ -92,7 +95,9 @@ def test_matches_torch_scaled_dot_product_attention(attention, leading, length_q
     mask = random_padding_mask(leading, length_q, length_k, seed=3)
     out, _ = attention.scaled_dot_product_attention(q, k, v, mask)
     expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    expect_close(out, expected, atol=ONE_OP, what="attention output against torch's F.scaled_dot_product_attention")
+    expect_close(
+        out, expected, atol=ONE_OP, what="attention output against torch's F.scaled_dot_product_attention"
+    )
 
 
 def test_a_mask_of_shape_lq_by_lk_broadcasts_over_the_batch(attention, reference_attention):
@@ -218,7 +223,9 @@ def test_dropout_zeroes_some_weights_and_rescales_the_rest(attention):
         what="attention weights kept by dropout",
         hint="dropout scales the kept weights by 1 / (1 - p)",
     )
-    expect_close(out, weights @ v, atol=ONE_OP, what="attention output with dropout", hint="use the dropped weights")
+    expect_close(
+        out, weights @ v, atol=ONE_OP, what="attention output with dropout", hint="use the dropped weights"
+    )
 
 
 def test_gradients_flow_to_queries_keys_and_values(attention):

@@ -1,0 +1,313 @@
+"""The catalogue of known-wrong implementations: mistakes learners make, as edits of the reference.
+
+Each Mistake replaces one exact snippet of a solution file. Applied to a copy of
+solutions/, it gives a plausible wrong implementation; the catalogue tests
+(tests/test_catalogue.py) prove that the exercise's tests fail on every one of them.
+That is how we know the tests are worth trusting.
+"""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import SOLUTIONS
+
+
+@dataclass(frozen=True)
+class Mistake:
+    exercise: str  # the module it breaks, e.g. "attention"
+    name: str  # a stable identifier, e.g. "unscaled_scores"
+    description: str  # what the learner did, in one sentence
+    find: str  # an exact snippet of solutions/<exercise>.py (must occur once)
+    replace: str  # what the learner wrote instead
+
+    def apply(self, source):
+        count = source.count(self.find)
+        if count != 1:
+            raise ValueError(
+                f"mistake {self.name!r}: its snippet occurs {count} times in "
+                f"solutions/{self.exercise}.py, expected once; update the catalogue"
+            )
+        return source.replace(self.find, self.replace)
+
+    def write_variant(self, folder):
+        """Copy solutions/ into `folder` with this mistake applied; return the folder."""
+        folder = Path(folder)
+        shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        path = folder / f"{self.exercise}.py"
+        path.write_text(self.apply(path.read_text()))
+        return folder
+
+
+def _m(exercise, name, description, find, replace):
+    return Mistake(exercise, name, description, find, replace)
+
+
+CATALOGUE = (
+    # ---- attention ----
+    _m(
+        "attention",
+        "unscaled_scores",
+        "forgot to divide the scores by sqrt(d)",
+        "scores = q @ k.transpose(-2, -1) / math.sqrt(d)",
+        "scores = q @ k.transpose(-2, -1)",
+    ),
+    _m(
+        "attention",
+        "scaled_by_d",
+        "divided the scores by d instead of sqrt(d)",
+        "scores = q @ k.transpose(-2, -1) / math.sqrt(d)",
+        "scores = q @ k.transpose(-2, -1) / d",
+    ),
+    _m(
+        "attention",
+        "softmax_over_queries",
+        "ran the softmax over the queries axis instead of the keys",
+        "weights = torch.softmax(scores, dim=-1)",
+        "weights = torch.softmax(scores, dim=-2)",
+    ),
+    _m(
+        "attention",
+        "inverted_mask",
+        "hid the keys the mask allows instead of those it hides",
+        "scores.masked_fill(~mask,",
+        "scores.masked_fill(mask,",
+    ),
+    _m(
+        "attention",
+        "mask_after_softmax",
+        "zeroed the hidden weights after the softmax instead of before",
+        "    weights = torch.softmax(scores, dim=-1)  # (..., L_q, L_k), each row sums to 1\n",
+        "    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1)\n"
+        "    if mask is not None:\n"
+        "        weights = weights.masked_fill(~mask, 0.0)\n",
+    ),
+    _m(
+        "attention",
+        "mask_with_minus_infinity",
+        "filled hidden scores with -inf (NaN for a fully hidden row)",
+        "torch.finfo(scores.dtype).min)",
+        "float('-inf'))",
+    ),
+    _m(
+        "attention",
+        "mask_with_small_constant",
+        "filled hidden scores with -1e4 instead of the dtype's minimum",
+        "torch.finfo(scores.dtype).min)",
+        "-1e4)",
+    ),
+    _m(
+        "attention",
+        "dropout_ignored",
+        "ignored dropout_p",
+        "weights = F.dropout(weights, p=dropout_p)",
+        "weights = F.dropout(weights, p=0.0)",
+    ),
+    # ---- multi_head ----
+    _m(
+        "multi_head",
+        "split_without_transpose",
+        "split the heads by viewing straight to (B, H, L, Dh)",
+        "    x = x.view(batch, length, num_heads, width // num_heads)  # (B, L, H, Dh)\n"
+        "    return x.transpose(1, 2)  # (B, H, L, Dh)\n",
+        "    return x.view(batch, num_heads, length, width // num_heads)\n",
+    ),
+    _m(
+        "multi_head",
+        "merge_without_transpose",
+        "merged the heads by reshaping (B, H, L, Dh) straight to (B, L, D)",
+        "    x = x.transpose(1, 2)  # (B, L, H, Dh)\n",
+        "",
+    ),
+    _m(
+        "multi_head",
+        "no_output_projection",
+        "left out the output projection",
+        "out = self.dropout(self.out_proj(merge_heads(context)))",
+        "out = self.dropout(merge_heads(context))",
+    ),
+    _m(
+        "multi_head",
+        "query_projection_used_for_keys",
+        "projected the keys with q_proj",
+        "k = split_heads(self.k_proj(x), self.num_heads)",
+        "k = split_heads(self.q_proj(x), self.num_heads)",
+    ),
+    _m(
+        "multi_head",
+        "head_count_not_checked",
+        "did not check that d_model is divisible by num_heads",
+        "        if d_model % num_heads != 0:\n",
+        "        if False:\n",
+    ),
+    # ---- feed_forward ----
+    _m(
+        "feed_forward",
+        "tanh_gelu",
+        "used the tanh approximation of GELU",
+        "return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))",
+        "return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))",
+    ),
+    _m(
+        "feed_forward",
+        "sigmoid_gelu",
+        "used the sigmoid approximation x * sigmoid(1.702 x) of GELU",
+        "return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))",
+        "return x * torch.sigmoid(1.702 * x)",
+    ),
+    _m(
+        "feed_forward",
+        "relu_always",
+        "used ReLU whatever the activation argument says",
+        'activations = {"gelu": gelu, "relu": torch.relu}',
+        'activations = {"gelu": torch.relu, "relu": torch.relu}',
+    ),
+    _m(
+        "feed_forward",
+        "no_activation",
+        "left out the activation between the two linear layers",
+        "hidden = self.activation(self.linear1(x))",
+        "hidden = self.linear1(x)",
+    ),
+    # ---- layer_norm ----
+    _m(
+        "layer_norm",
+        "unbiased_variance",
+        "used the unbiased variance (divide by D - 1)",
+        "x.var(dim=-1, keepdim=True, correction=0)",
+        "x.var(dim=-1, keepdim=True)",
+    ),
+    _m(
+        "layer_norm",
+        "eps_outside_sqrt",
+        "added eps outside the square root",
+        "torch.sqrt(variance + eps)",
+        "(torch.sqrt(variance) + eps)",
+    ),
+    _m(
+        "layer_norm",
+        "eps_ignored",
+        "ignored eps",
+        "torch.sqrt(variance + eps)",
+        "torch.sqrt(variance)",
+    ),
+    _m(
+        "layer_norm",
+        "normalized_over_all_axes",
+        "took the mean and variance over every axis, not the last",
+        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
+        "    variance = x.var(dim=-1, keepdim=True, correction=0)  # (..., 1), biased: divide by D\n",
+        "    mean = x.mean()\n    variance = x.var(correction=0)\n",
+    ),
+    _m(
+        "layer_norm",
+        "no_scale_and_shift",
+        "forgot the learned scale and shift",
+        "return normalized * weight + bias",
+        "return normalized",
+    ),
+    # ---- positional ----
+    _m(
+        "positional",
+        "sin_cos_swapped",
+        "put the cosines in the even columns and the sines in the odd ones",
+        "    table[:, 0::2] = torch.sin(angles)\n    table[:, 1::2] = torch.cos(angles[:, : d_model // 2])",
+        "    table[:, 0::2] = torch.cos(angles)\n    table[:, 1::2] = torch.sin(angles[:, : d_model // 2])",
+    ),
+    _m(
+        "positional",
+        "exponent_off_by_two",
+        "used 10000^(i / D) with i the pair index instead of 2i / D",
+        "even_columns / d_model)",
+        "even_columns / 2 / d_model)",
+    ),
+    _m(
+        "positional",
+        "positions_start_at_one",
+        "numbered the positions from 1 instead of 0",
+        "positions = torch.arange(length, device=input_ids.device)",
+        "positions = torch.arange(1, length + 1, device=input_ids.device).clamp(max=self.max_len - 1)",
+    ),
+    _m(
+        "positional",
+        "token_types_ignored",
+        "left out the token type embeddings",
+        "summed = words + position_vectors + token_types",
+        "summed = words + position_vectors",
+    ),
+    _m(
+        "positional",
+        "no_embedding_norm",
+        "left out the layer norm after summing the embeddings",
+        "return self.dropout(self.norm(summed))",
+        "return self.dropout(summed)",
+    ),
+    _m(
+        "positional",
+        "length_not_checked",
+        "did not check the length against max_len",
+        "        if length > self.max_len:\n",
+        "        if False:\n",
+    ),
+    # ---- encoder ----
+    _m(
+        "encoder",
+        "no_attention_residual",
+        "left out the residual around the attention",
+        "x = self.norm1(x + attended)",
+        "x = self.norm1(attended)",
+    ),
+    _m(
+        "encoder",
+        "no_feed_forward_residual",
+        "left out the residual around the feed-forward network",
+        "x = self.norm2(x + self.ffn(x))",
+        "x = self.norm2(self.ffn(x))",
+    ),
+    _m(
+        "encoder",
+        "pre_norm_for_post_norm",
+        "built a pre-norm layer where BERT is post-norm",
+        "        if self.norm_first:\n",
+        "        if True:\n",
+    ),
+    _m(
+        "encoder",
+        "norms_swapped_in_loading",
+        "loaded BERT's two layer norms into the wrong places",
+        '"norm1": "attention.output.LayerNorm"',
+        '"norm1": "output.LayerNorm"',
+    ),
+    _m(
+        "encoder",
+        "query_key_swapped_in_loading",
+        "loaded BERT's query weights into k_proj and key into q_proj",
+        '"self_attn.q_proj": "attention.self.query",\n        "self_attn.k_proj": "attention.self.key",',
+        '"self_attn.q_proj": "attention.self.key",\n        "self_attn.k_proj": "attention.self.query",',
+    ),
+    _m(
+        "encoder",
+        "padding_mask_on_queries",
+        "applied the padding mask along the query axis instead of the keys",
+        "mask = attention_mask.bool()[:, None, None, :]",
+        "mask = attention_mask.bool()[:, None, :, None]",
+    ),
+    _m(
+        "encoder",
+        "attention_mask_ignored",
+        "ignored the attention mask",
+        "        if attention_mask is not None:\n            # Hide",
+        "        if False:\n            # Hide",
+    ),
+    _m(
+        "encoder",
+        "embeddings_missing_from_hidden_states",
+        "left the embeddings out of hidden_states",
+        "hidden_states, attentions = [x], []",
+        "hidden_states, attentions = [], []",
+    ),
+)
+
+
+def mistakes_for(exercise):
+    return [mistake for mistake in CATALOGUE if mistake.exercise == exercise]
