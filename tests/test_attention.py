@@ -168,16 +168,18 @@ def test_hidden_keys_do_not_change_the_output(attention):
     )
 
 
-def test_hidden_keys_get_zero_weight_even_when_scores_are_huge(attention):
-    q, k, v = random_qkv((1,), 2, 4, 3, 3, seed=7)
-    q, k = q * 1e4, k * 1e4  # scores of order 1e8: a fill value like -1e4 or -1e9 is not enough
+def test_hidden_keys_get_zero_weight_even_when_every_visible_score_is_hugely_negative(attention):
+    # Visible scores of order -1e12: a fill value like -1e4 or -1e9 would beat them.
+    q = torch.full((1, 2, 3), 1e6)
+    k = -1e6 - 1e6 * torch.rand(1, 4, 3, generator=torch.Generator().manual_seed(7))
+    v = torch.randn(1, 4, 3, generator=torch.Generator().manual_seed(8))
     mask = torch.tensor([True, False, True, False])
     _, weights = attention.scaled_dot_product_attention(q, k, v, mask)
     expect_close(
         weights[..., ~mask],
         torch.zeros(1, 2, 2),
         atol=0.0,
-        what="weights on hidden keys when the scores are of order 1e8",
+        what="weights on hidden keys when every visible score is about -1e12",
         hint="use torch.finfo(scores.dtype).min as the fill value, not a hand-picked constant",
     )
 
