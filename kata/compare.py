@@ -27,7 +27,8 @@ def _fail(what, problem, hint):
 
 def expect_tensor(actual, what, hint=None):
     if not isinstance(actual, torch.Tensor):
-        _fail(what, f"expected a tensor, got {type(actual).__name__}", hint)
+        got = getattr(actual, "type_name", type(actual).__name__)
+        _fail(what, f"expected a tensor, got {got}", hint)
 
 
 def expect_shape(actual, expected_shape, what, hint=None):

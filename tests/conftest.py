@@ -9,10 +9,9 @@ Hugging Face models to compare against, and failure reports written for a learne
 from pathlib import Path
 
 import pytest
-import torch
 from hypothesis import settings
 
-from kata import COURSE, EXERCISES, REPO, SOLUTIONS
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, hf
 from kata.compare import Mismatch
 from kata.loading import ExerciseImportError, load, load_stack
 from kata.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
@@ -86,41 +85,14 @@ def reference():
 
 @pytest.fixture(scope="session")
 def tiny_bert_config():
-    """A BERT config with small, odd, mutually different sizes, so a swapped axis cannot hide."""
-    from transformers import BertConfig
-
-    return BertConfig(
-        vocab_size=97,
-        hidden_size=30,
-        num_attention_heads=5,  # head width 6
-        num_hidden_layers=2,
-        intermediate_size=43,
-        max_position_embeddings=23,
-        type_vocab_size=3,
-        layer_norm_eps=1e-12,
-        hidden_act="gelu",
-        attn_implementation="eager",
-    )
+    """A BERT config with small, odd, mutually different sizes (kata/hf.py)."""
+    return hf.tiny_bert_config()
 
 
 @pytest.fixture(scope="session")
-def tiny_bert(tiny_bert_config):
-    """A randomly initialised BertModel (no download) in eval mode.
-
-    Every parameter is redrawn, layer norms included, so that swapping any two
-    weights while loading changes the output.
-    """
-    from transformers import BertModel
-
-    torch.manual_seed(0)
-    model = BertModel(tiny_bert_config).eval()
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            noise = torch.randn(parameter.shape, generator=generator)
-            centre = 1.0 if "LayerNorm.weight" in name else 0.0
-            parameter.copy_(centre + 0.2 * noise)
-    return model
+def tiny_bert():
+    """A seeded random BertModel in eval mode, every parameter redrawn (kata/hf.py)."""
+    return hf.tiny_bert()
 
 
 @pytest.fixture(scope="session")

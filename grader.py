@@ -1,0 +1,144 @@
+"""Grade the Transformer Encoder Kata.
+
+    python grader.py                      grade exercises/ (your work)
+    python grader.py --solutions          grade solutions/ (the reference: 100/100)
+    python grader.py --submission DIR     grade the modules in DIR (or DIR/exercises)
+    python grader.py --only attention     grade some exercises (repeatable)
+    python grader.py --json results.json  also write Gradescope's results.json
+    python grader.py --class DIR --out OUT
+                                          grade every learner folder in DIR: OUT/<learner>.json
+                                          and OUT/summary.csv; run it again to resume
+    python grader.py --gradescope-zip autograder.zip
+                                          write the zip Gradescope's autograder takes
+
+Exit code: 0 when every point graded is earned, 1 when not, 2 on a usage or internal error.
+The score depends only on what the submitted functions return: each exercise runs in a
+fresh, sandboxed child process and is judged here, against the reference.
+"""
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kata import EXERCISES, SOLUTIONS, checks, report
+from kata.grading import Limits, grade
+
+EXIT_ALL_EARNED, EXIT_NOT_ALL, EXIT_ERROR = 0, 1, 2
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="grader.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--solutions", action="store_true", help="grade solutions/ instead of exercises/")
+    source.add_argument("--submission", metavar="DIR", help="grade the modules in DIR instead of exercises/")
+    source.add_argument("--class", dest="class_dir", metavar="DIR", help="grade every learner folder in DIR")
+    source.add_argument("--gradescope-zip", metavar="PATH", help="write Gradescope's autograder zip and stop")
+    parser.add_argument(
+        "--only", metavar="NAME", action="append", choices=checks.GROUPS, help="grade this exercise"
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write Gradescope's results.json to PATH")
+    parser.add_argument("--out", metavar="DIR", help="with --class: where the results go")
+    parser.add_argument(
+        "--timeout", type=float, default=Limits.timeout, help="seconds per exercise (default %(default)g)"
+    )
+    args = parser.parse_args(argv)
+    if args.class_dir and not args.out:
+        parser.error("--class needs --out DIR for the results")
+    if args.out and not args.class_dir:
+        parser.error("--out goes with --class")
+    folder = args.submission or args.class_dir
+    if folder and not Path(folder).is_dir():
+        parser.error(f"{folder} is not a folder")
+    return args
+
+
+def progress(group):
+    print(
+        f"  graded {group.group:<13} {group.status:<12} ({group.seconds:.1f} s)", file=sys.stderr, flush=True
+    )
+
+
+def grade_one(folder, args):
+    result = grade(folder, only=args.only, limits=Limits(timeout=args.timeout), progress=progress)
+    print(report.table(result))
+    print()
+    print(report.next_step(result))
+    if args.json:
+        report.write_json(args.json, report.gradescope(result))
+        print(f"\nWrote {args.json}")
+    graded = [r for group in result.groups for r in group.results if r.kind != "skipped"]
+    return EXIT_ALL_EARNED if graded and all(r.passed for r in graded) else EXIT_NOT_ALL
+
+
+def grade_class(args):
+    """Grade each learner folder, several at a time; each result is written as soon as it is ready."""
+    out = Path(args.out)
+    learners = sorted(path for path in Path(args.class_dir).iterdir() if path.is_dir())
+    done = {}
+    for learner in learners:
+        try:
+            done[learner.name] = json.loads((out / f"{learner.name}.json").read_text())
+        except (OSError, ValueError):
+            continue
+    to_grade = [learner for learner in learners if learner.name not in done]
+    print(
+        f"{len(learners)} learners in {args.class_dir}: {len(done)} already graded, {len(to_grade)} to grade"
+    )
+
+    def grade_learner(learner):
+        try:
+            data = report.gradescope(grade(learner, only=args.only, limits=Limits(timeout=args.timeout)))
+        except Exception as error:  # not saved, so the next run tries this learner again
+            print(f"  {learner.name:<24} the grader failed: {type(error).__name__}: {error}", file=sys.stderr)
+            return learner.name, None
+        report.write_json(out / f"{learner.name}.json", data)
+        return learner.name, data
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the children themselves are limited to the cores
+        for name, data in pool.map(grade_learner, to_grade):
+            if data is None:
+                continue
+            done[name] = data
+            report.write_atomically(out / "summary.csv", report.class_summary(done))
+            print(f"  {name:<24} {data['score']:g} / 100", flush=True)
+    report.write_atomically(out / "summary.csv", report.class_summary(done))
+    print(f"Wrote {len(done)} results and {out / 'summary.csv'}")
+    return EXIT_ALL_EARNED if all(data["score"] == 100 for data in done.values()) else EXIT_NOT_ALL
+
+
+def main(argv=None):
+    start = time.monotonic()
+    args = parse_args(argv)  # exits 2 on a usage error
+    try:
+        if args.gradescope_zip:
+            from kata.gradescope import write_zip
+
+            print(f"Wrote {write_zip(args.gradescope_zip)}")
+            return EXIT_ALL_EARNED
+        if args.class_dir:
+            return grade_class(args)
+        return grade_one(SOLUTIONS if args.solutions else Path(args.submission or EXERCISES), args)
+    except Exception as error:
+        traceback.print_exc()
+        print(
+            f"\nThe grader itself failed ({type(error).__name__}: {error}); this is not your fault.",
+            file=sys.stderr,
+        )
+        if args.json:
+            report.write_json(
+                args.json,
+                report.failed_gradescope(f"{type(error).__name__}: {error}", time.monotonic() - start),
+            )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""The grader's own process: sandboxes, child processes, verdicts, scores and reports.
+
+For each group of checks (an exercise, or the capstone) a fresh child interpreter runs
+the submission in a sandbox folder (kata/child.py) and writes raw outputs; this
+process, which never imports submission code, computes the reference outputs itself
+and judges. A group whose child hangs, exits, crashes or runs out of memory loses its
+own points and nothing else.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import COURSE, REPO, SOLUTIONS, checks, wire
+from .compare import Mismatch
+from .loading import load, load_stack
+from .weights import pretrained_source
+
+GiB = 1024**3
+CHILDREN = threading.BoundedSemaphore(os.cpu_count() or 1)  # children at once, across all submissions
+OUTPUT_SHOWN = 4000  # characters of a child's printed output kept in the report
+SIGNALS = {
+    signal.SIGSEGV: "a segmentation fault",
+    signal.SIGKILL: "SIGKILL (out of memory?)",
+    signal.SIGABRT: "an abort",
+}
+
+
+@dataclass
+class Limits:
+    timeout: float = 120.0  # seconds per group, interpreter start-up included
+    memory_bytes: int = 6 * GiB  # address space of one child
+    file_bytes: int = 64 * 1024**2  # largest file a child may write (its printed output included)
+
+
+@dataclass
+class CheckResult:
+    check: checks.Check
+    passed: bool
+    message: str = ""  # why it failed, in the tests' words
+    kind: str = "wrong"  # passed, todo (not implemented), wrong, crashed, timeout, skipped
+
+    @property
+    def score(self):
+        return self.check.points if self.passed else 0
+
+
+@dataclass
+class GroupResult:
+    group: str
+    results: list = field(default_factory=list)
+    seconds: float = 0.0
+    output: str = ""  # what the submission printed, capped
+    problem: str = ""  # what happened to the whole group, if anything
+
+    @property
+    def status(self):
+        kinds = {result.kind for result in self.results}
+        if "timeout" in kinds:
+            return "timed out"
+        if "crashed" in kinds:
+            return "crashed"
+        if all(result.passed for result in self.results):
+            return "done"
+        if kinds <= {"todo", "skipped"}:
+            return "not started"
+        return "in progress"
+
+    @property
+    def score(self):
+        return sum(result.score for result in self.results)
+
+
+def group_checks(group):
+    return [check for check in checks.CHECKS if check.group == group]
+
+
+def find_submission(folder):
+    """The folder holding the modules: `folder` itself or its exercises/ (as in a clone of the kata)."""
+    folder = Path(folder).resolve()
+    if not (folder / "attention.py").is_file() and (folder / "exercises" / "attention.py").is_file():
+        return folder / "exercises"
+    return folder
+
+
+# ---- reference outputs (no submission code in this process) ------------------------
+
+_reference_cache = {}
+_reference_lock = threading.Lock()  # several submissions may be graded at once
+
+
+def reference_outputs(check):
+    """The reference's outputs for a check, through the same encoding as a child's."""
+    with _reference_lock:
+        return _reference_outputs(check)
+
+
+def _reference_outputs(check):
+    if check.name not in _reference_cache:
+        if check.group == "capstone":
+            module = load_stack(SOLUTIONS)
+        else:
+            module = load(check.group, SOLUTIONS)
+        outputs = check.probe(module)
+        _reference_cache[check.name] = {
+            key: wire.decode(wire.encode(value)) for key, value in outputs.items()
+        }
+    return _reference_cache[check.name]
+
+
+# ---- one group in one child ----------------------------------------------------------
+
+
+def run_group(submission, group, limits, selected=True):
+    """Run one group of checks of one submission in a fresh child process.
+
+    Returns a GroupResult when the group is settled without a child (not selected, no
+    weights, missing file), else a function that judges the child's records; call it
+    in the grader's main thread, once the reference outputs are ready.
+    """
+    group_checks_ = group_checks(group)
+    if not selected:
+        return GroupResult(
+            group,
+            [CheckResult(c, False, "not graded in this run (--only)", "skipped") for c in group_checks_],
+        )
+    weights = pretrained_source()
+    if weights is None and any(check.needs_weights for check in group_checks_):
+        from .weights import INSTALL_HINT
+
+        return GroupResult(group, [CheckResult(c, False, INSTALL_HINT, "skipped") for c in group_checks_])
+    module = "encoder" if group == "capstone" else group
+    needed = COURSE if group == "capstone" else (module,)
+    missing = [name for name in needed if not (submission / f"{name}.py").is_file()]
+    if missing:
+        message = f"no {', '.join(name + '.py' for name in missing)} in {submission}"
+        return GroupResult(group, [CheckResult(c, False, message, "todo") for c in group_checks_])
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"kata-{group}-") as temporary:
+        sandbox = Path(temporary)
+        make_sandbox(sandbox, submission, group, module, needed, limits, [c.name for c in group_checks_])
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(sandbox),
+            "TMPDIR": str(sandbox),
+            "LANG": "C.UTF-8",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_VERBOSITY": "error",
+            "OMP_NUM_THREADS": "1",  # several children share the cores
+            "MKL_NUM_THREADS": "1",
+        }
+        if weights is not None:
+            env["KATA_BERT"] = weights
+        with CHILDREN, open(sandbox / "output.log", "wb") as log:
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    str(sandbox / "support" / "kata" / "child.py"),
+                    str(sandbox / "job.json"),
+                ],
+                cwd=sandbox,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as one
+            )
+            timed_out = False
+            try:
+                child.wait(timeout=limits.timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)  # also whatever it may have left behind
+                except ProcessLookupError:
+                    pass
+                child.wait()
+        with open(sandbox / "output.log", "rb") as log:
+            output = log.read(OUTPUT_SHOWN).decode("utf-8", "replace")
+        records = read_records(sandbox / "results.jsonl")
+    seconds = time.monotonic() - start
+
+    def judge():
+        result = judge_group(group, group_checks_, records, child.returncode, timed_out, limits)
+        result.seconds, result.output = seconds, output
+        return result
+
+    return judge
+
+
+def make_sandbox(sandbox, submission, group, module, needed, limits, check_names):
+    """Fill the sandbox: support code, the submission's module(s), the reference modules before it."""
+    shutil.copytree(REPO / "kata", sandbox / "support" / "kata", ignore=shutil.ignore_patterns("__pycache__"))
+    (sandbox / "submission").mkdir()
+    (sandbox / "reference").mkdir()
+    for name in needed:
+        shutil.copyfile(submission / f"{name}.py", sandbox / "submission" / f"{name}.py")
+    for name in COURSE[: COURSE.index(module)]:
+        shutil.copyfile(SOLUTIONS / f"{name}.py", sandbox / "reference" / f"{name}.py")
+    job = {
+        "sandbox": str(sandbox),
+        "support": str(sandbox / "support"),
+        "submission": str(sandbox / "submission"),
+        "reference": str(sandbox / "reference"),
+        "results": str(sandbox / "results.jsonl"),
+        "module": module,
+        "whole_stack": group == "capstone",
+        "checks": check_names,
+        "forbidden": [str(REPO), str(submission)],
+        "memory_bytes": limits.memory_bytes,
+        "file_bytes": limits.file_bytes,
+    }
+    (sandbox / "job.json").write_text(json.dumps(job))
+
+
+def read_records(path):
+    """The child's records, first one per check; lines that do not parse are ignored."""
+    records = {}
+    if not path.exists():
+        return records
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                key = record.get("check") or record.get("event")
+                if isinstance(key, str):
+                    records.setdefault(key, record)
+    return records
+
+
+def judge_group(group, group_checks_, records, returncode, timed_out, limits):
+    result = GroupResult(group)
+    if timed_out:
+        ended = f"timed out: still running after {limits.timeout:g} s (an infinite loop?)"
+    elif returncode is not None and returncode < 0:
+        name = SIGNALS.get(-returncode, f"signal {-returncode}")
+        ended = f"crashed: the process was killed by {name}"
+    elif "done" not in records:
+        ended = f"crashed: the process exited (code {returncode}) before reporting; did the submission call os._exit()?"
+    else:
+        ended = ""
+    result.problem = ended
+    import_error = records.get("import_error", {}).get("error")
+    for check in group_checks_:
+        record = records.get(check.name)
+        if import_error:
+            kind = "crashed" if import_error.get("type") == "SystemExit" else "wrong"
+            result.results.append(CheckResult(check, False, describe_import_error(import_error, group), kind))
+        elif record is None:
+            kind = "timeout" if timed_out else "crashed"
+            result.results.append(CheckResult(check, False, ended or "no result reported", kind))
+        elif "error" in record:
+            result.results.append(error_result(check, record["error"]))
+        else:
+            result.results.append(verdict(check, record.get("outputs")))
+    return result
+
+
+def describe_import_error(error, group):
+    where = f" ({error.get('where')})" if error.get("where") else ""
+    module = "encoder" if group == "capstone" else group
+    return f"{module}.py could not be imported{where}: {error.get('type')}: {error.get('message')}"
+
+
+def error_result(check, error):
+    error = error if isinstance(error, dict) else {}
+    kind_of_error, message = str(error.get("type")), str(error.get("message"))
+    where = f" at {error['where']}" if error.get("where") else ""
+    if kind_of_error == "NotImplementedError":
+        return CheckResult(check, False, f"not implemented yet{where} ({message})", "todo")
+    if kind_of_error == "SystemExit" or message.startswith("ran out of memory"):
+        return CheckResult(check, False, f"{message}{where}", "crashed")
+    return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}", "wrong")
+
+
+def verdict(check, encoded):
+    try:
+        actual = {key: wire.decode(value) for key, value in dict(encoded).items()}
+        check.verdict(actual, reference_outputs(check))
+    except Mismatch as mismatch:
+        return CheckResult(check, False, str(mismatch), "wrong")
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
+        return CheckResult(check, False, f"unreadable output ({type(error).__name__}: {error})", "wrong")
+    return CheckResult(check, True, "", "passed")
+
+
+# ---- a whole submission ----------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    submission: Path
+    groups: list
+    seconds: float
+
+    @property
+    def score(self):
+        return sum(group.score for group in self.groups)
+
+    @property
+    def max_score(self):
+        return sum(check.points for check in checks.CHECKS)
+
+
+def grade(submission, only=None, limits=None, progress=None):
+    """Grade every group of `submission` (all of them appear; only `only` are run), in parallel children."""
+    start = time.monotonic()
+    limits = limits or Limits()
+    submission = find_submission(submission)
+    selected = [group for group in checks.GROUPS if not only or group in only]
+    with ThreadPoolExecutor(max_workers=len(checks.GROUPS)) as pool:  # CHILDREN limits the real work
+        futures = {
+            group: pool.submit(run_group, submission, group, limits, group in selected)
+            for group in checks.GROUPS
+        }
+        for check in checks.CHECKS:  # the reference, meanwhile, in this process
+            if check.group in selected and (pretrained_source() or not check.needs_weights):
+                reference_outputs(check)
+        groups = []
+        for group in checks.GROUPS:
+            outcome = futures[group].result()
+            groups.append(outcome if isinstance(outcome, GroupResult) else outcome())
+            if progress and group in selected:
+                progress(groups[-1])
+    return Report(submission, groups, time.monotonic() - start)
