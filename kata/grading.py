@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,11 +85,13 @@ def group_checks(group):
 
 
 def find_submission(folder):
-    """The folder holding the modules: `folder` itself or its exercises/ (as in a clone of the kata)."""
+    """The folder holding the modules: `folder` itself, or the shallowest folder below it that
+    has an attention.py (a clone's exercises/, or a zip unpacked into a folder of its own)."""
     folder = Path(folder).resolve()
-    if not (folder / "attention.py").is_file() and (folder / "exercises" / "attention.py").is_file():
-        return folder / "exercises"
-    return folder
+    if (folder / "attention.py").is_file():
+        return folder
+    found = sorted(folder.rglob("attention.py"), key=lambda path: (len(path.parts), str(path)))
+    return found[0].parent if found else folder
 
 
 # ---- reference outputs (no submission code in this process) ------------------------
@@ -332,10 +334,11 @@ def grade(submission, only=None, limits=None, progress=None):
         for check in checks.CHECKS:  # the reference, meanwhile, in this process
             if check.group in selected and (pretrained_source() or not check.needs_weights):
                 reference_outputs(check)
-        groups = []
-        for group in checks.GROUPS:
-            outcome = futures[group].result()
-            groups.append(outcome if isinstance(outcome, GroupResult) else outcome())
-            if progress and group in selected:
-                progress(groups[-1])
-    return Report(submission, groups, time.monotonic() - start)
+        judged = {}
+        for future in as_completed(futures.values()):  # judged and shown as each child finishes
+            outcome = future.result()
+            result = outcome if isinstance(outcome, GroupResult) else outcome()
+            judged[result.group] = result
+            if progress and result.group in selected:
+                progress(result)
+    return Report(submission, [judged[group] for group in checks.GROUPS], time.monotonic() - start)
