@@ -9,6 +9,7 @@ Hugging Face models to compare against, and failure reports written for a learne
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import settings
 
 from kata import COURSE, EXERCISES, REPO, SOLUTIONS, hf
@@ -32,6 +33,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # The tests' tensors are tiny: threads only add overhead, and spin on a busy machine.
+    torch.set_num_threads(1)
     if config.getoption("--solutions") and config.getoption("--submission"):
         raise pytest.UsageError("use --solutions or --submission DIR, not both")
     submission = config.getoption("--submission")
