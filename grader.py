@@ -5,6 +5,9 @@
     python grader.py --submission DIR     grade the modules in DIR (or DIR/exercises)
     python grader.py --only attention     grade some exercises (repeatable)
     python grader.py --json results.json  also write Gradescope's results.json
+    python grader.py --track numpy        grade the NumPy track: exercises/numpy/ (or with any option above)
+    python grader.py --watch              grade the exercise you work on each time you save
+    python grader.py --hint attention     show the next hint for an exercise
     python grader.py --class DIR --out OUT
                                           grade every learner folder in DIR: OUT/<learner>.json
                                           and OUT/summary.csv; run it again to resume
@@ -24,7 +27,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kata import EXERCISES, SOLUTIONS, checks, report
+from kata import COURSE, EXERCISES, SOLUTIONS, TRACKS, checks, report, track_folder
 from kata.grading import Limits, grade
 
 EXIT_ALL_EARNED, EXIT_NOT_ALL, EXIT_ERROR = 0, 1, 2
@@ -45,6 +48,14 @@ def parse_args(argv):
         "--only", metavar="NAME", action="append", choices=checks.GROUPS, help="grade this exercise"
     )
     parser.add_argument("--json", metavar="PATH", help="also write Gradescope's results.json to PATH")
+    parser.add_argument(
+        "--track", choices=TRACKS, default="torch", help="the course's track (default %(default)s)"
+    )
+    # When you are stuck (kata/watch.py, kata/hints.py)
+    parser.add_argument(
+        "--watch", action="store_true", help="grade the current exercise each time a file is saved"
+    )
+    parser.add_argument("--hint", metavar="NAME", choices=COURSE, help="show the next hint for this exercise")
     parser.add_argument("--out", metavar="DIR", help="with --class: where the results go")
     parser.add_argument(
         "--timeout", type=float, default=Limits.timeout, help="seconds per exercise (default %(default)g)"
@@ -54,6 +65,10 @@ def parse_args(argv):
         parser.error("--class needs --out DIR for the results")
     if args.out and not args.class_dir:
         parser.error("--out goes with --class")
+    if args.watch and (args.class_dir or args.gradescope_zip):
+        parser.error("--watch grades one folder: exercises/, --solutions or --submission DIR")
+    if args.watch and args.track != "torch":
+        parser.error("--watch works on the PyTorch track only, for now")
     folder = args.submission or args.class_dir
     if folder and not Path(folder).is_dir():
         parser.error(f"{folder} is not a folder")
@@ -67,7 +82,8 @@ def progress(group):
 
 
 def grade_one(folder, args):
-    result = grade(folder, only=args.only, limits=Limits(timeout=args.timeout), progress=progress)
+    limits = Limits(timeout=args.timeout)
+    result = grade(folder, only=args.only, limits=limits, progress=progress, track=args.track)
     print(report.table(result))
     print()
     print(report.next_step(result))
@@ -95,7 +111,8 @@ def grade_class(args):
 
     def grade_learner(learner):
         try:
-            data = report.gradescope(grade(learner, only=args.only, limits=Limits(timeout=args.timeout)))
+            limits = Limits(timeout=args.timeout)
+            data = report.gradescope(grade(learner, only=args.only, limits=limits, track=args.track))
         except Exception as error:  # not saved, so the next run tries this learner again
             print(f"  {learner.name:<24} the grader failed: {type(error).__name__}: {error}", file=sys.stderr)
             return learner.name, None
@@ -118,14 +135,26 @@ def main(argv=None):
     start = time.monotonic()
     args = parse_args(argv)  # exits 2 on a usage error
     try:
+        if args.hint:
+            from kata.hints import next_hint
+
+            print(next_hint(args.hint))
+            return EXIT_ALL_EARNED
+        if args.watch:
+            from kata.watch import watch
+
+            folder = SOLUTIONS if args.solutions else Path(args.submission or EXERCISES)
+            return watch(folder, limits=Limits(timeout=args.timeout))
         if args.gradescope_zip:
             from kata.gradescope import write_zip
 
-            print(f"Wrote {write_zip(args.gradescope_zip)}")
+            print(f"Wrote {write_zip(args.gradescope_zip, args.track)}")
             return EXIT_ALL_EARNED
         if args.class_dir:
             return grade_class(args)
-        return grade_one(SOLUTIONS if args.solutions else Path(args.submission or EXERCISES), args)
+        if args.solutions:
+            return grade_one(track_folder(SOLUTIONS, args.track), args)
+        return grade_one(Path(args.submission or track_folder(EXERCISES, args.track)), args)
     except Exception as error:
         traceback.print_exc()
         print(
@@ -135,7 +164,9 @@ def main(argv=None):
         if args.json:
             report.write_json(
                 args.json,
-                report.failed_gradescope(f"{type(error).__name__}: {error}", time.monotonic() - start),
+                report.failed_gradescope(
+                    f"{type(error).__name__}: {error}", time.monotonic() - start, args.track
+                ),
             )
         return EXIT_ERROR
 

@@ -15,3 +15,12 @@ SOLUTIONS = REPO / "solutions"
 
 # The exercises in course order. Each module imports only modules before it.
 COURSE = ("attention", "multi_head", "feed_forward", "layer_norm", "positional", "encoder")
+
+# The two tracks: the course in PyTorch (exercises/, solutions/) or in plain NumPy (their
+# numpy/ sub-packages). Track -> sub-folder of exercises/ and solutions/.
+TRACKS = {"torch": "", "numpy": "numpy"}
+
+
+def track_folder(root, track):
+    """`root` (EXERCISES or SOLUTIONS) for the PyTorch track, its numpy/ sub-package for the NumPy track."""
+    return root / TRACKS[track]

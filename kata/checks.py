@@ -9,7 +9,7 @@ So a check's result depends only on what the learner's functions return.
 """
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -129,6 +129,71 @@ def judge_dropout(actual, expected):
         what="attention output with dropout",
         hint="compute out from the dropped weights",
     )
+
+
+def judge_dropout_in_train_only(what, scaled):
+    """A judge for modules built with dropout=0.5: in eval() they match the reference; in
+    train() about half of each `{key}_train` output is zero and, for the keys in `scaled`,
+    the rest is the eval output doubled (dropout is the last thing applied)."""
+
+    def judge(actual, expected):
+        for key, name in what.items():
+            expect_close(
+                actual[f"{key}_eval"],
+                expected[f"{key}_eval"],
+                atol=ONE_OP,
+                what=f"{name} in eval() mode",
+                hint="dropout must do nothing in eval(): use nn.Dropout, or pass dropout_p only while self.training",
+            )
+            train = actual[f"{key}_train"]
+            expect_shape(train, expected[f"{key}_train"].shape, what=f"{name} in train() mode")
+            share = (train == 0).float().mean().item()
+            if not 0.2 < share < 0.8:
+                raise Mismatch(
+                    f"{name} in train() mode with dropout=0.5: {share:.0%} of the values are zero, expected about half"
+                    + likely(
+                        "apply dropout where BERT does (see the docstring), with the module's dropout probability"
+                    ),
+                    f"{name} in train() mode",
+                    round(share, 1),
+                )
+            if key in scaled:
+                kept = train != 0
+                expect_close(
+                    train[kept],
+                    expected[f"{key}_eval"][kept] * 2,
+                    atol=ONE_OP,
+                    what=f"{name} kept by dropout",
+                    hint="dropout comes last, after everything else, and scales what it keeps by 1 / (1 - p)",
+                )
+
+    return judge
+
+
+def judge_layer_dropout(actual, expected):
+    """An EncoderLayer passes its dropout on: with only self_attn, or only ffn, in train() the output changes."""
+    expect_close(actual["eval"], expected["eval"], atol=ONE_OP, what="encoder layer output in eval() mode")
+    for part in ("self_attn", "ffn"):
+        changed = (actual[f"{part}_train"] - expected["eval"]).abs().max().item()
+        if changed < 1e-3:
+            raise Mismatch(
+                f"encoder layer output with only {part} in train() mode (dropout=0.5) is the eval output: "
+                f"dropout never happens in {part}" + likely(f"pass dropout=dropout to the {part} sub-module"),
+                f"layer dropout in {part}",
+                "no dropout",
+            )
+
+
+def judge_config(actual, expected):
+    """The config's fields match, and an activation we do not implement is refused."""
+    for key, reference in expected.items():
+        if not key.startswith("unsupported"):
+            what = f"EncoderConfig.from_hf(...).{key}"
+            if actual.get(key) != reference:
+                raise Mismatch(
+                    f"{what}: got {actual.get(key)!r}, expected {reference!r}", what, actual.get(key)
+                )
+    judge_error(("unsupported", ["ValueError"], ["gelu_new"]))(actual, expected)
 
 
 # ---- inputs, the same in every process ---------------------------------------------
@@ -254,6 +319,21 @@ def multi_head_bad_head_count(m):
     return raised("bad_heads", "MultiHeadAttention(30, 7)", lambda: m.MultiHeadAttention(30, 7))
 
 
+def multi_head_dropout(m):
+    attention = fill_parameters(m.MultiHeadAttention(30, 5, dropout=0.5), seed=27)
+    x = randn(2, 9, 30, seed=28)
+    torch.manual_seed(0)  # also in eval(): a dropout wrongly active there drops the same values every run
+    out_eval, weights_eval = attention(x)
+    torch.manual_seed(0)
+    out_train, weights_train = attention.train()(x)
+    return {
+        "out_eval": out_eval,
+        "weights_eval": weights_eval,
+        "out_train": out_train,
+        "weights_train": weights_train,
+    }
+
+
 def gelu_values(m):
     x = torch.linspace(-6, 6, 241)
     return {"gelu": m.gelu(x), "gelu64": m.gelu(x.double())}
@@ -275,6 +355,15 @@ def feed_forward_bad_activation(m):
         "FeedForward(30, 43, activation='swish')",
         lambda: m.FeedForward(30, 43, activation="swish"),
     )
+
+
+def feed_forward_dropout(m):
+    ffn = fill_parameters(m.FeedForward(30, 43, dropout=0.5), seed=34)
+    x = randn(2, 7, 30, seed=35)
+    torch.manual_seed(0)
+    out_eval = ffn(x)
+    torch.manual_seed(0)
+    return {"out_eval": out_eval, "out_train": ffn.train()(x)}
 
 
 def layer_norm_function(m):
@@ -333,11 +422,57 @@ def embeddings_too_long(m):
     )
 
 
-def encoder_layer(m, norm_first):
-    layer = fill_parameters(m.EncoderLayer(30, 5, 43, norm_first=norm_first), seed=60)
+def embeddings_dropout(m):
+    embeddings = fill_parameters(m.Embeddings(97, 30, 23, dropout=0.5), seed=55)
+    ids = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(56))
+    torch.manual_seed(0)
+    out_eval = embeddings(ids)
+    torch.manual_seed(0)
+    return {"out_eval": out_eval, "out_train": embeddings.train()(ids)}
+
+
+def encoder_layer(m, norm_first, activation="gelu", eps=1e-12):
+    layer = fill_parameters(
+        m.EncoderLayer(30, 5, 43, eps=eps, activation=activation, norm_first=norm_first), seed=60
+    )
     x = randn(3, 7, 30, seed=61)
     out, weights = layer(x, padding_mask([7, 5, 2], 7))
     return {"parameters": parameter_names(layer), "out": out, "weights": weights}
+
+
+def encoder_layer_dropout(m):
+    layer = fill_parameters(m.EncoderLayer(30, 5, 43, dropout=0.5), seed=65)
+    x = randn(2, 7, 30, seed=66)
+    torch.manual_seed(0)
+    outputs = {"eval": layer(x)[0]}
+    for part in ("self_attn", "ffn"):
+        torch.manual_seed(0)
+        getattr(layer, part).train()
+        outputs[f"{part}_train"] = layer(x)[0]
+        layer.eval()
+    return outputs
+
+
+def encoder_config(m):
+    config = hf.tiny_bert_config()
+    config.hidden_act, config.layer_norm_eps, config.hidden_dropout_prob = "relu", 0.05, 0.25
+    ours = m.EncoderConfig.from_hf(config)
+    names = (
+        "vocab_size",
+        "d_model",
+        "num_heads",
+        "num_layers",
+        "d_ff",
+        "max_len",
+        "type_vocab_size",
+        "eps",
+        "dropout",
+    )
+    fields = {name: getattr(ours, name, None) for name in (*names, "activation", "norm_first", "positional")}
+    unsupported = hf.tiny_bert_config()
+    unsupported.hidden_act = "gelu_new"
+    call = "EncoderConfig.from_hf(a BertConfig with hidden_act='gelu_new')"
+    return {**fields, **raised("unsupported", call, lambda: m.EncoderConfig.from_hf(unsupported))}
 
 
 def tiny_inputs():
@@ -385,6 +520,18 @@ def encoder_from_tiny_bert(m):
     bert = hf.tiny_bert()
     ids, attention_mask, types = tiny_inputs()
     return model_outputs(m.Encoder.from_hf(bert)(ids, attention_mask, types), attention_mask)
+
+
+def encoder_from_wrapped_bert(m):
+    class WithBert(torch.nn.Module):  # like BertForMaskedLM: the BertModel is its .bert
+        def __init__(self):
+            super().__init__()
+            self.bert = hf.tiny_bert()
+            self.config = self.bert.config
+
+    ids, attention_mask, types = tiny_inputs()
+    output = m.Encoder.from_hf(WithBert().eval())(ids, attention_mask, types)
+    return {"last_hidden_state": output.last_hidden_state}
 
 
 MISSING = "encoder.layer.1.attention.self.query.weight"
@@ -490,7 +637,7 @@ CHECKS = (
         "multi_head",
         "split_merge",
         "split_heads and merge_heads move the head axis correctly",
-        5,
+        4,
         split_heads,
         {
             "split": (
@@ -531,9 +678,20 @@ CHECKS = (
         "multi_head",
         "bad_head_count",
         "raises ValueError naming both numbers when d_model % num_heads != 0",
-        2,
+        1,
         multi_head_bad_head_count,
         judge=judge_error(("bad_heads", ["ValueError"], ["30", "7"])),
+    ),
+    Check(
+        "multi_head",
+        "dropout",
+        "dropout acts on the attention weights and the output in train() only",
+        2,
+        multi_head_dropout,
+        judge=judge_dropout_in_train_only(
+            {"weights": "multi-head attention weights", "out": "multi-head attention output"},
+            scaled=("weights",),
+        ),
     ),
     Check(
         "feed_forward",
@@ -561,7 +719,7 @@ CHECKS = (
         },
     ),
     Check(
-        "feed_forward", "relu_network", "FeedForward with relu matches the reference", 2, feed_forward_relu
+        "feed_forward", "relu_network", "FeedForward with relu matches the reference", 1, feed_forward_relu
     ),
     Check(
         "feed_forward",
@@ -570,6 +728,14 @@ CHECKS = (
         1,
         feed_forward_bad_activation,
         judge=judge_error(("activation", ["ValueError"], ["swish"])),
+    ),
+    Check(
+        "feed_forward",
+        "dropout",
+        "dropout acts on the output in train() only",
+        1,
+        feed_forward_dropout,
+        judge=judge_dropout_in_train_only({"out": "feed-forward output"}, scaled=("out",)),
     ),
     Check(
         "layer_norm",
@@ -630,7 +796,7 @@ CHECKS = (
         "positional",
         "sinusoidal",
         "sinusoidal embeddings use the fixed table as a buffer",
-        3,
+        2,
         embeddings_sinusoidal,
         {
             "parameters": (
@@ -648,10 +814,18 @@ CHECKS = (
         judge=judge_error(("too_long", ["ValueError"], ["24", "23"])),
     ),
     Check(
+        "positional",
+        "dropout",
+        "dropout acts after the norm in train() only",
+        1,
+        embeddings_dropout,
+        judge=judge_dropout_in_train_only({"out": "embeddings output"}, scaled=("out",)),
+    ),
+    Check(
         "encoder",
         "post_norm_layer",
         "a post-norm EncoderLayer matches the reference",
-        6,
+        5,
         lambda m: encoder_layer(m, norm_first=False),
         {"out": ("post-norm layer output", "x = norm1(x + attention); x = norm2(x + ffn(x))")},
     ),
@@ -659,15 +833,44 @@ CHECKS = (
         "encoder",
         "pre_norm_layer",
         "a pre-norm EncoderLayer matches the reference",
-        4,
+        3,
         lambda m: encoder_layer(m, norm_first=True),
         {"out": ("pre-norm layer output", "x = x + attention(norm1(x)); x = x + ffn(norm2(x))")},
     ),
     Check(
         "encoder",
+        "relu_layer",
+        "an EncoderLayer passes its activation and eps on",
+        2,
+        lambda m: encoder_layer(m, norm_first=False, activation="relu", eps=0.05),
+        {
+            "out": (
+                "post-norm relu layer output with eps=0.05",
+                "pass activation= to ffn and eps= to both norms",
+            )
+        },
+    ),
+    Check(
+        "encoder",
+        "layer_dropout",
+        "an EncoderLayer passes its dropout to the attention and the feed-forward network",
+        2,
+        encoder_layer_dropout,
+        judge=judge_layer_dropout,
+    ),
+    Check(
+        "encoder",
+        "config",
+        "EncoderConfig.from_hf reads every field and refuses an activation it cannot run",
+        2,
+        encoder_config,
+        judge=judge_config,
+    ),
+    Check(
+        "encoder",
         "forward",
         "Encoder returns every hidden state and attention map, matching the reference",
-        7,
+        6,
         encoder_forward,
         model_hints(2),
         atol=WHOLE_MODEL,
@@ -676,16 +879,30 @@ CHECKS = (
         "encoder",
         "from_tiny_bert",
         "Encoder.from_hf reproduces a random BertModel",
-        8,
+        6,
         encoder_from_tiny_bert,
         model_hints(2),
         atol=WHOLE_MODEL,
     ),
     Check(
         "encoder",
+        "from_wrapped_bert",
+        "Encoder.from_hf takes a model whose .bert is a BertModel",
+        2,
+        encoder_from_wrapped_bert,
+        {
+            "last_hidden_state": (
+                "last hidden state from a model with a .bert",
+                "use getattr(model, 'bert', model)",
+            )
+        },
+        atol=WHOLE_MODEL,
+    ),
+    Check(
+        "encoder",
         "bad_weights",
         "Encoder.from_hf names a missing or misshapen weight",
-        3,
+        2,
         encoder_bad_weights,
         judge=judge_error(
             ("missing", ["KeyError", "ValueError", "RuntimeError"], [MISSING]),
@@ -696,7 +913,7 @@ CHECKS = (
         "encoder",
         "pretrained",
         "Encoder.from_hf reproduces pretrained MiniLM on real sentences",
-        7,
+        5,
         encoder_pretrained,
         model_hints(6),
         atol=WHOLE_MODEL,
@@ -713,3 +930,56 @@ CHECKS = (
         needs_weights=True,
     ),
 )
+
+
+# ---- the NumPy track ---------------------------------------------------------------------
+# The same checks, against the same (PyTorch) reference, through kata/as_torch.py. The NumPy
+# track is inference only, so in place of each check that needs train mode it has one of the
+# same exercise and points: the module accepts dropout=0.5 and, as in eval(), never applies it.
+
+
+def multi_head_dropout_ignored(m):
+    attention = fill_parameters(m.MultiHeadAttention(30, 5, dropout=0.5), seed=27)
+    out, weights = attention(randn(2, 9, 30, seed=28))
+    return {"out": out, "weights": weights}
+
+
+def feed_forward_dropout_ignored(m):
+    ffn = fill_parameters(m.FeedForward(30, 43, dropout=0.5), seed=34)
+    return {"out": ffn(randn(2, 7, 30, seed=35))}
+
+
+def embeddings_dropout_ignored(m):
+    embeddings = fill_parameters(m.Embeddings(97, 30, 23, dropout=0.5), seed=55)
+    ids = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(56))
+    return {"out": embeddings(ids)}
+
+
+def encoder_layer_dropout_ignored(m):
+    layer = fill_parameters(m.EncoderLayer(30, 5, 43, dropout=0.5), seed=65)
+    out, weights = layer(randn(2, 7, 30, seed=66))
+    return {"out": out, "weights": weights}
+
+
+INFERENCE_ONLY_PROBES = {  # a check that needs train mode -> the NumPy track's probe in its place
+    "multi_head/dropout": multi_head_dropout_ignored,
+    "feed_forward/dropout": feed_forward_dropout_ignored,
+    "positional/dropout": embeddings_dropout_ignored,
+    "encoder/layer_dropout": encoder_layer_dropout_ignored,
+}
+
+
+def inference_only(check):
+    """The NumPy track's check in place of `check`, which needs train mode: same exercise and points."""
+    return replace(
+        check,
+        slug=f"{check.slug}_inference_only",
+        title="accepts dropout=0.5 and, inference only, never applies it (as in eval())",
+        probe=INFERENCE_ONLY_PROBES[check.name],
+        hints={},
+        judge=None,
+    )
+
+
+NUMPY_CHECKS = tuple(inference_only(c) if c.name in INFERENCE_ONLY_PROBES else c for c in CHECKS)
+TRACK_CHECKS = {"torch": CHECKS, "numpy": NUMPY_CHECKS}  # each track's checks, 100 points each

@@ -11,24 +11,32 @@ import torch
 
 
 class Mismatch(AssertionError):
-    """The implementation under test returned something other than what it should."""
+    """The implementation under test returned something other than what it should.
+
+    Keeps what was being checked and the value the implementation gave, so that a
+    diagnosis can compare them with what known-wrong implementations give.
+    """
+
+    def __init__(self, message, what=None, actual=None):
+        super().__init__(message)
+        self.what, self.actual = what, actual
 
 
 def _format_shape(shape):
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _fail(what, problem, hint):
+def _fail(what, problem, hint, actual=None):
     message = f"{what}: {problem}"
     if hint:
-        message += f"\n  Likely mistake: {hint}"
-    raise Mismatch(message)
+        message += f"\n  Where to look: {hint}"
+    raise Mismatch(message, what, actual)
 
 
 def expect_tensor(actual, what, hint=None):
     if not isinstance(actual, torch.Tensor):
         got = getattr(actual, "type_name", type(actual).__name__)
-        _fail(what, f"expected a tensor, got {got}", hint)
+        _fail(what, f"expected a tensor, got {got}", hint, got)
 
 
 def expect_shape(actual, expected_shape, what, hint=None):
@@ -40,6 +48,7 @@ def expect_shape(actual, expected_shape, what, hint=None):
             what,
             f"shape is {_format_shape(actual.shape)}, expected {_format_shape(expected_shape)}",
             hint,
+            actual,
         )
 
 
@@ -52,7 +61,7 @@ def expect_close(actual, expected, *, atol, rtol=0.0, what, hint=None, where=Non
     """
     expect_shape(actual, expected.shape, what, hint)
     if actual.dtype != expected.dtype:
-        _fail(what, f"dtype is {actual.dtype}, expected {expected.dtype}", hint)
+        _fail(what, f"dtype is {actual.dtype}, expected {expected.dtype}", hint, actual)
     actual64, expected64 = actual.detach().double(), expected.detach().double()
     considered = torch.ones_like(actual64, dtype=torch.bool)
     if where is not None:
@@ -66,6 +75,7 @@ def expect_close(actual, expected, *, atol, rtol=0.0, what, hint=None, where=Non
             f"{count} value(s) are NaN or infinite, the first at index {index} "
             f"(got {actual64[index].item()}, expected {expected64[index].item():.6g})",
             hint,
+            actual,
         )
     difference = (actual64 - expected64).abs()
     excess = difference - (atol + rtol * expected64.abs())
@@ -82,6 +92,7 @@ def expect_close(actual, expected, *, atol, rtol=0.0, what, hint=None, where=Non
             f"{expected64[index].item():.6g}; {tolerance}); {off} of {total} compared values "
             f"are off; shape {_format_shape(actual.shape)} is right",
             hint,
+            actual,
         )
 
 
@@ -99,11 +110,17 @@ def expect_raises(error_type, call, *, what, mentions=(), hint=None):
                 f"raised {error_type.__name__}({str(error)!r}), but the message should "
                 f"mention {', '.join(repr(text) for text in missing)}",
                 hint,
+                f"{error_type.__name__} without {missing}",
             )
     except Exception as error:
-        _fail(what, f"expected {error_type.__name__}, got {type(error).__name__}: {error}", hint)
+        _fail(
+            what,
+            f"expected {error_type.__name__}, got {type(error).__name__}: {error}",
+            hint,
+            type(error).__name__,
+        )
     else:
-        _fail(what, f"expected {error_type.__name__}, but nothing was raised", hint)
+        _fail(what, f"expected {error_type.__name__}, but nothing was raised", hint, "nothing raised")
 
 
 def _first_index(flags):

@@ -30,7 +30,7 @@ root="${AUTOGRADER_ROOT:-/autograder}"
 python="${KATA_PYTHON:-$root/venv/bin/python}"
 mkdir -p "$root/results"
 cd "$root/source"
-"$python" grader.py --submission "$root/submission" --json "$root/results/results.json"
+"$python" grader.py --track TRACK --submission "$root/submission" --json "$root/results/results.json"
 status=$?
 # 0 and 1 are grades; anything else is the grader's own failure, already in results.json.
 [ "$status" -le 1 ] || echo "grader.py exited $status" >&2
@@ -38,15 +38,16 @@ exit 0
 """
 
 SHIPPED = ("grader.py", "pyproject.toml", "README.md", "LICENSE")
-SHIPPED_PACKAGES = ("kata", "solutions")
+SHIPPED_PACKAGES = ("kata", "solutions", "solutions/numpy")
 
 
-def write_zip(path):
-    """Write the autograder zip to `path` and return the path."""
+def write_zip(path, track="torch"):
+    """Write the autograder zip, grading the `track` ("torch" or "numpy"), to `path`; return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN_AUTOGRADER)):
+        run_autograder = RUN_AUTOGRADER.replace("TRACK", track)  # the track's one mention
+        for name, text in (("setup.sh", SETUP), ("run_autograder", run_autograder)):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16  # executable, as Gradescope expects
             archive.writestr(info, text)

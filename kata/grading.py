@@ -7,6 +7,7 @@ and judges. A group whose child hangs, exits, crashes or runs out of memory lose
 own points and nothing else.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -20,8 +21,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import COURSE, REPO, SOLUTIONS, checks, wire
+from . import COURSE, REPO, SOLUTIONS, checks, track_folder, wire
+from .as_torch import as_torch
 from .compare import Mismatch
+from .diagnosis import Reported, diagnose, explain
 from .loading import load, load_stack
 from .weights import pretrained_source
 
@@ -80,24 +83,30 @@ class GroupResult:
         return sum(result.score for result in self.results)
 
 
-def group_checks(group):
-    return [check for check in checks.CHECKS if check.group == group]
+def group_checks(group, track="torch"):
+    return [check for check in checks.TRACK_CHECKS[track] if check.group == group]
 
 
-def find_submission(folder):
+def find_submission(folder, track="torch"):
     """The folder holding the modules: `folder` itself, or the shallowest folder below it that
-    has an attention.py (a clone's exercises/, or a zip unpacked into a folder of its own)."""
+    has an attention.py (a clone's exercises/, or a zip unpacked into a folder of its own).
+    For the NumPy track a folder called numpy comes first (a clone's exercises/numpy/)."""
     folder = Path(folder).resolve()
     if (folder / "attention.py").is_file():
         return folder
-    found = sorted(folder.rglob("attention.py"), key=lambda path: (len(path.parts), str(path)))
+
+    def rank(path):
+        other_track = (path.parent.name == "numpy") != (track == "numpy")
+        return other_track, len(path.parts), str(path)
+
+    found = sorted(folder.rglob("attention.py"), key=rank)
     return found[0].parent if found else folder
 
 
 # ---- reference outputs (no submission code in this process) ------------------------
 
 _reference_cache = {}
-_reference_lock = threading.Lock()  # several submissions may be graded at once
+_reference_lock = threading.RLock()  # several submissions may be graded at once; re-entered by diagnose_check
 
 
 def reference_outputs(check):
@@ -121,15 +130,44 @@ def _reference_outputs(check):
 
 # ---- one group in one child ----------------------------------------------------------
 
+_sandboxes = None
+_sandboxes_lock = threading.Lock()
 
-def run_group(submission, group, limits, selected=True):
+
+def sandbox_root():
+    """This process's private folder for its sandboxes. A child may use its own sandbox in it,
+    never read the others (the reference modules are copied into several of them)."""
+    global _sandboxes
+    with _sandboxes_lock:
+        if _sandboxes is None:
+            _sandboxes = tempfile.mkdtemp(prefix="kata-grader-")
+            atexit.register(shutil.rmtree, _sandboxes, ignore_errors=True)
+    return Path(_sandboxes)
+
+
+_running = set()  # the children under way, so that Ctrl-C can stop them
+_running_lock = threading.Lock()
+
+
+def stop_children():
+    """Kill every child under way (each with whatever it started)."""
+    with _running_lock:
+        children = list(_running)
+    for child in children:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_group(submission, group, limits, selected=True, track="torch"):
     """Run one group of checks of one submission in a fresh child process.
 
     Returns a GroupResult when the group is settled without a child (not selected, no
     weights, missing file), else a function that judges the child's records; call it
     in the grader's main thread, once the reference outputs are ready.
     """
-    group_checks_ = group_checks(group)
+    group_checks_ = group_checks(group, track)
     if not selected:
         return GroupResult(
             group,
@@ -146,11 +184,16 @@ def run_group(submission, group, limits, selected=True):
     if missing:
         message = f"no {', '.join(name + '.py' for name in missing)} in {submission}"
         return GroupResult(group, [CheckResult(c, False, message, "todo") for c in group_checks_])
+    links = [name for name in needed if not (submission / f"{name}.py").resolve().is_relative_to(submission)]
+    if links:  # a link to the reference, say: the grader would copy the file it points to
+        message = f"{', '.join(name + '.py' for name in links)} in {submission} links to a file outside it"
+        return GroupResult(group, [CheckResult(c, False, message, "wrong") for c in group_checks_])
 
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f"kata-{group}-") as temporary:
+    with tempfile.TemporaryDirectory(prefix=f"kata-{group}-", dir=sandbox_root()) as temporary:
         sandbox = Path(temporary)
-        make_sandbox(sandbox, submission, group, module, needed, limits, [c.name for c in group_checks_])
+        check_names = [c.name for c in group_checks_]
+        make_sandbox(sandbox, submission, group, module, needed, limits, check_names, track)
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(sandbox),
@@ -179,39 +222,62 @@ def run_group(submission, group, limits, selected=True):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, killed as one
             )
+            with _running_lock:
+                _running.add(child)
             timed_out = False
             try:
                 child.wait(timeout=limits.timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
+                with _running_lock:
+                    _running.discard(child)
                 try:
                     os.killpg(child.pid, signal.SIGKILL)  # also whatever it may have left behind
                 except ProcessLookupError:
                     pass
                 child.wait()
+                kill_leftovers(sandbox)
         with open(sandbox / "output.log", "rb") as log:
             output = log.read(OUTPUT_SHOWN).decode("utf-8", "replace")
         records = read_records(sandbox / "results.jsonl")
     seconds = time.monotonic() - start
 
     def judge():
-        result = judge_group(group, group_checks_, records, child.returncode, timed_out, limits)
+        result = judge_group(group, group_checks_, records, child.returncode, timed_out, limits, track)
         result.seconds, result.output = seconds, output
         return result
 
     return judge
 
 
-def make_sandbox(sandbox, submission, group, module, needed, limits, check_names):
-    """Fill the sandbox: support code, the submission's module(s), the reference modules before it."""
+def kill_leftovers(sandbox):
+    """Kill what a child left behind outside its process group (a fork in a session of its own):
+    every process whose command line names this sandbox. Linux only (it reads /proc)."""
+    marker = os.fsencode(os.path.join(sandbox, ""))
+    for _ in range(100):  # until none is left, should they keep forking
+        found = False
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            try:
+                if entry.isdigit() and marker in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    os.kill(int(entry), signal.SIGKILL)
+                    found = True
+            except OSError:  # gone already
+                continue
+        if not found:
+            return
+
+
+def make_sandbox(sandbox, submission, group, module, needed, limits, check_names, track="torch"):
+    """Fill the sandbox: support code, the submission's module(s), the reference modules before it
+    (from the submission's track)."""
     shutil.copytree(REPO / "kata", sandbox / "support" / "kata", ignore=shutil.ignore_patterns("__pycache__"))
     (sandbox / "submission").mkdir()
     (sandbox / "reference").mkdir()
     for name in needed:
         shutil.copyfile(submission / f"{name}.py", sandbox / "submission" / f"{name}.py")
-    for name in COURSE[: COURSE.index(module)]:
-        shutil.copyfile(SOLUTIONS / f"{name}.py", sandbox / "reference" / f"{name}.py")
+    for name in [] if group == "capstone" else COURSE[: COURSE.index(module)]:  # the capstone is all theirs
+        shutil.copyfile(track_folder(SOLUTIONS, track) / f"{name}.py", sandbox / "reference" / f"{name}.py")
     job = {
         "sandbox": str(sandbox),
         "support": str(sandbox / "support"),
@@ -220,8 +286,9 @@ def make_sandbox(sandbox, submission, group, module, needed, limits, check_names
         "results": str(sandbox / "results.jsonl"),
         "module": module,
         "whole_stack": group == "capstone",
+        "track": track,
         "checks": check_names,
-        "forbidden": [str(REPO), str(submission)],
+        "forbidden": [str(REPO), str(submission), str(sandbox.parent)],
         "memory_bytes": limits.memory_bytes,
         "file_bytes": limits.file_bytes,
     }
@@ -237,7 +304,7 @@ def read_records(path):
         for line in lines:
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # the submission may write here too
                 continue
             if isinstance(record, dict):
                 key = record.get("check") or record.get("event")
@@ -246,7 +313,7 @@ def read_records(path):
     return records
 
 
-def judge_group(group, group_checks_, records, returncode, timed_out, limits):
+def judge_group(group, group_checks_, records, returncode, timed_out, limits, track="torch"):
     result = GroupResult(group)
     if timed_out:
         ended = f"timed out: still running after {limits.timeout:g} s (an infinite loop?)"
@@ -259,6 +326,8 @@ def judge_group(group, group_checks_, records, returncode, timed_out, limits):
         ended = ""
     result.problem = ended
     import_error = records.get("import_error", {}).get("error")
+    if import_error is not None and not isinstance(import_error, dict):
+        import_error = {"type": "an unreadable error", "message": str(import_error)[:500]}
     for check in group_checks_:
         record = records.get(check.name)
         if import_error:
@@ -268,9 +337,9 @@ def judge_group(group, group_checks_, records, returncode, timed_out, limits):
             kind = "timeout" if timed_out else "crashed"
             result.results.append(CheckResult(check, False, ended or "no result reported", kind))
         elif "error" in record:
-            result.results.append(error_result(check, record["error"]))
+            result.results.append(error_result(check, record["error"], track))
         else:
-            result.results.append(verdict(check, record.get("outputs")))
+            result.results.append(verdict(check, record.get("outputs"), track))
     return result
 
 
@@ -280,7 +349,7 @@ def describe_import_error(error, group):
     return f"{module}.py could not be imported{where}: {error.get('type')}: {error.get('message')}"
 
 
-def error_result(check, error):
+def error_result(check, error, track="torch"):
     error = error if isinstance(error, dict) else {}
     kind_of_error, message = str(error.get("type")), str(error.get("message"))
     where = f" at {error['where']}" if error.get("where") else ""
@@ -288,18 +357,45 @@ def error_result(check, error):
         return CheckResult(check, False, f"not implemented yet{where} ({message})", "todo")
     if kind_of_error == "SystemExit" or message.startswith("ran out of memory"):
         return CheckResult(check, False, f"{message}{where}", "crashed")
-    return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}", "wrong")
+    diagnosis = explain(diagnose_check(check, Reported(kind_of_error, message), track))
+    return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}{diagnosis}", "wrong")
 
 
-def verdict(check, encoded):
+def verdict(check, encoded, track="torch"):
+    expected = reference_outputs(check)  # outside the try: the reference failing is the grader's failure
     try:
         actual = {key: wire.decode(value) for key, value in dict(encoded).items()}
-        check.verdict(actual, reference_outputs(check))
+        check.verdict(actual, expected)
     except Mismatch as mismatch:
-        return CheckResult(check, False, str(mismatch), "wrong")
-    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
+        diagnosis = explain(diagnose_check(check, mismatch, track))
+        return CheckResult(check, False, str(mismatch) + diagnosis, "wrong")
+    except Exception as error:  # noqa: BLE001  (the records are untrusted data: any nonsense is wrong)
         return CheckResult(check, False, f"unreadable output ({type(error).__name__}: {error})", "wrong")
     return CheckResult(check, True, "", "passed")
+
+
+def diagnose_check(check, mismatch, track="torch"):
+    """The known mistakes whose implementation fails `check` exactly as the submission did.
+
+    Runs in this process on the catalogue's variants of the reference: our code, never
+    the submission's."""
+    if check.group not in COURSE:
+        return []
+
+    def run(folder):
+        try:
+            module = load(check.group, folder, reference=track_folder(SOLUTIONS, track))
+            outputs = check.probe(as_torch(module) if track == "numpy" else module)
+            check.verdict(
+                {key: wire.decode(wire.encode(value)) for key, value in outputs.items()},
+                reference_outputs(check),
+            )
+        except Exception as error:  # noqa: BLE001  (a known-wrong implementation may fail in any way)
+            return error
+        return None
+
+    with _reference_lock:  # loading modules is not thread-safe
+        return diagnose(mismatch, check.group, run, track)
 
 
 # ---- a whole submission ----------------------------------------------------------------
@@ -310,6 +406,7 @@ class Report:
     submission: Path
     groups: list
     seconds: float
+    track: str = "torch"  # "torch" or "numpy": the track the submission is written in
 
     @property
     def score(self):
@@ -317,21 +414,25 @@ class Report:
 
     @property
     def max_score(self):
-        return sum(check.points for check in checks.CHECKS)
+        return sum(check.points for check in checks.TRACK_CHECKS[self.track])
 
 
-def grade(submission, only=None, limits=None, progress=None):
-    """Grade every group of `submission` (all of them appear; only `only` are run), in parallel children."""
+def grade(submission, only=None, limits=None, progress=None, track="torch"):
+    """Grade every group of `submission` (all of them appear; only `only` are run), in parallel children.
+
+    A NumPy-track submission runs the same checks against the same (PyTorch) reference,
+    seen through kata/as_torch.py in its child."""
     start = time.monotonic()
     limits = limits or Limits()
-    submission = find_submission(submission)
+    submission = find_submission(submission, track)
     selected = [group for group in checks.GROUPS if not only or group in only]
-    with ThreadPoolExecutor(max_workers=len(checks.GROUPS)) as pool:  # CHILDREN limits the real work
+    pool = ThreadPoolExecutor(max_workers=len(checks.GROUPS))  # CHILDREN limits the real work
+    try:
         futures = {
-            group: pool.submit(run_group, submission, group, limits, group in selected)
+            group: pool.submit(run_group, submission, group, limits, group in selected, track)
             for group in checks.GROUPS
         }
-        for check in checks.CHECKS:  # the reference, meanwhile, in this process
+        for check in checks.TRACK_CHECKS[track]:  # the reference, meanwhile, in this process
             if check.group in selected and (pretrained_source() or not check.needs_weights):
                 reference_outputs(check)
         judged = {}
@@ -341,4 +442,9 @@ def grade(submission, only=None, limits=None, progress=None):
             judged[result.group] = result
             if progress and result.group in selected:
                 progress(result)
-    return Report(submission, [judged[group] for group in checks.GROUPS], time.monotonic() - start)
+    except KeyboardInterrupt:  # Ctrl-C: stop at once, children included (they are in sessions of their own)
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_children()
+        raise
+    pool.shutdown()
+    return Report(submission, [judged[group] for group in checks.GROUPS], time.monotonic() - start, track)

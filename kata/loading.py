@@ -52,6 +52,14 @@ def load(module, folder, reference=SOLUTIONS):
     return _loaded[key]
 
 
+def origin(module):
+    """(module name, folder, reference folder) that `load` loaded `module` from, or None."""
+    for key, loaded in _loaded.items():
+        if loaded is module:
+            return key
+    return None
+
+
 def load_stack(folder):
     """The whole encoder stack from `folder` alone (every module its own)."""
     return load(COURSE[-1], folder, reference=folder)

@@ -1,7 +1,8 @@
 """The catalogue of known-wrong implementations: mistakes learners make, as edits of the reference.
 
 Each Mistake replaces one exact snippet of a solution file. Applied to a copy of
-solutions/, it gives a plausible wrong implementation; the catalogue tests
+solutions/ (or of solutions/numpy/, for a mistake of the NumPy track), it gives a
+plausible wrong implementation; the catalogue tests
 (tests/test_catalogue.py) prove that the exercise's tests fail on every one of them.
 That is how we know the tests are worth trusting.
 """
@@ -10,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import SOLUTIONS
+from . import SOLUTIONS, track_folder
 
 
 @dataclass(frozen=True)
@@ -18,22 +19,33 @@ class Mistake:
     exercise: str  # the module it breaks, e.g. "attention"
     name: str  # a stable identifier, e.g. "unscaled_scores"
     description: str  # what the learner did, in one sentence
-    find: str  # an exact snippet of solutions/<exercise>.py (must occur once)
+    find: str  # an exact snippet of the solution file (must occur once)
     replace: str  # what the learner wrote instead
+    track: str = "torch"  # "torch": solutions/<exercise>.py; "numpy": solutions/numpy/<exercise>.py
+
+    @property
+    def solution_file(self):
+        return track_folder(SOLUTIONS, self.track) / f"{self.exercise}.py"
+
+    @property
+    def test_id(self):
+        """How the tests name it: exercise-name, with the track first for the NumPy track."""
+        return ("numpy-" if self.track == "numpy" else "") + f"{self.exercise}-{self.name}"
 
     def apply(self, source):
         count = source.count(self.find)
         if count != 1:
             raise ValueError(
                 f"mistake {self.name!r}: its snippet occurs {count} times in "
-                f"solutions/{self.exercise}.py, expected once; update the catalogue"
+                f"{self.solution_file.relative_to(SOLUTIONS.parent)}, expected once; update the catalogue"
             )
         return source.replace(self.find, self.replace)
 
     def write_variant(self, folder):
-        """Copy solutions/ into `folder` with this mistake applied; return the folder."""
+        """Copy the track's solutions into `folder` with this mistake applied; return the folder."""
         folder = Path(folder)
-        shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        ignored = shutil.ignore_patterns("__pycache__", "numpy")  # the NumPy track is a package of its own
+        shutil.copytree(track_folder(SOLUTIONS, self.track), folder, ignore=ignored)
         path = folder / f"{self.exercise}.py"
         path.write_text(self.apply(path.read_text()))
         return folder
@@ -688,5 +700,208 @@ CATALOGUE = (
 )
 
 
-def mistakes_for(exercise):
-    return [mistake for mistake in CATALOGUE if mistake.exercise == exercise]
+# ---- the NumPy track (solutions/numpy/): the PyTorch track's most common mistakes, and NumPy's own ----
+
+
+def _n(exercise, name, description, find, replace):
+    return Mistake(exercise, name, description, find, replace, track="numpy")
+
+
+CATALOGUE += (
+    # ---- attention ----
+    _n(
+        "attention",
+        "unscaled_scores",
+        "forgot to divide the scores by sqrt(d)",
+        "scores = q @ k.swapaxes(-1, -2) / math.sqrt(d)",
+        "scores = q @ k.swapaxes(-1, -2)",
+    ),
+    _n(
+        "attention",
+        "softmax_over_queries",
+        "ran the softmax over the queries axis instead of the keys",
+        "    exponentials = np.exp(scores - scores.max(axis=-1, keepdims=True))  # (..., L_q, L_k)\n"
+        "    weights = exponentials / exponentials.sum(axis=-1, keepdims=True)",
+        "    exponentials = np.exp(scores - scores.max(axis=-2, keepdims=True))\n"
+        "    weights = exponentials / exponentials.sum(axis=-2, keepdims=True)",
+    ),
+    _n(
+        "attention",
+        "inverted_mask",
+        "hid the keys the mask allows instead of those it hides",
+        "np.where(mask, scores, np.finfo(scores.dtype).min)",
+        "np.where(~mask, scores, np.finfo(scores.dtype).min)",
+    ),
+    _n(
+        "attention",
+        "mask_with_minus_infinity",
+        "filled hidden scores with -inf (NaN for a fully hidden row)",
+        "np.finfo(scores.dtype).min)",
+        "-np.inf)",
+    ),
+    _n(
+        "attention",
+        "mask_with_small_constant",
+        "filled hidden scores with -1e4 instead of the dtype's minimum",
+        "np.finfo(scores.dtype).min)",
+        "-1e4)",
+    ),
+    _n(
+        "attention",
+        "softmax_without_the_max",
+        "exponentiated the scores without subtracting each row's maximum first (overflow, then NaN)",
+        "np.exp(scores - scores.max(axis=-1, keepdims=True))",
+        "np.exp(scores)",
+    ),
+    # ---- multi_head ----
+    _n(
+        "multi_head",
+        "split_without_transpose",
+        "split the heads by reshaping straight to (B, H, L, Dh)",
+        "    x = x.reshape(batch, length, num_heads, width // num_heads)  # (B, L, H, Dh)\n"
+        "    return x.transpose(0, 2, 1, 3)  # (B, H, L, Dh)\n",
+        "    return x.reshape(batch, num_heads, length, width // num_heads)\n",
+    ),
+    _n(
+        "multi_head",
+        "merge_without_transpose",
+        "merged the heads by reshaping (B, H, L, Dh) straight to (B, L, D)",
+        "    x = x.transpose(0, 2, 1, 3)  # (B, L, H, Dh)\n",
+        "",
+    ),
+    _n(
+        "multi_head",
+        "query_projection_used_for_keys",
+        "projected the keys with q_proj",
+        "k = split_heads(self.k_proj(x), self.num_heads)",
+        "k = split_heads(self.q_proj(x), self.num_heads)",
+    ),
+    _n(
+        "multi_head",
+        "linear_without_transpose",
+        "multiplied by the (out, in) weight itself instead of its transpose in Linear",
+        "return x @ self.weight.T + self.bias",
+        "return x @ self.weight + self.bias",
+    ),
+    # ---- feed_forward ----
+    _n(
+        "feed_forward",
+        "tanh_gelu",
+        "used the tanh approximation of GELU",
+        "return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))",
+        "return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))",
+    ),
+    _n(
+        "feed_forward",
+        "erf_in_float64",
+        "let np.vectorize(math.erf) return float64, so float32 in gives float64 out",
+        "erf = np.vectorize(math.erf, otypes=[x.dtype])",
+        "erf = np.vectorize(math.erf)",
+    ),
+    _n(
+        "feed_forward",
+        "no_activation",
+        "left out the activation between the two linear layers",
+        "hidden = self.activation(self.linear1(x))",
+        "hidden = self.linear1(x)",
+    ),
+    # ---- layer_norm ----
+    _n(
+        "layer_norm",
+        "unbiased_variance",
+        "used the unbiased variance (ddof=1, divide by D - 1)",
+        "x.var(axis=-1, keepdims=True)",
+        "x.var(axis=-1, keepdims=True, ddof=1)",
+    ),
+    _n(
+        "layer_norm",
+        "eps_outside_sqrt",
+        "added eps outside the square root",
+        "np.sqrt(variance + eps)",
+        "(np.sqrt(variance) + eps)",
+    ),
+    _n(
+        "layer_norm",
+        "no_keepdims",
+        "reduced without keepdims=True, so the statistics do not broadcast back over the rows",
+        "    mean = x.mean(axis=-1, keepdims=True)  # (..., 1)\n    variance = x.var(axis=-1, keepdims=True)",
+        "    mean = x.mean(axis=-1)\n    variance = x.var(axis=-1)",
+    ),
+    _n(
+        "layer_norm",
+        "float64_parameters",
+        "built weight and bias with np.ones and np.zeros without dtype=np.float32 (float64)",
+        "        self.weight = np.ones(d_model, dtype=np.float32)\n"
+        "        self.bias = np.zeros(d_model, dtype=np.float32)\n",
+        "        self.weight = np.ones(d_model)\n        self.bias = np.zeros(d_model)\n",
+    ),
+    # ---- positional ----
+    _n(
+        "positional",
+        "sin_cos_swapped",
+        "put the cosines in the even columns and the sines in the odd ones",
+        "    table[:, 0::2] = np.sin(angles)\n    table[:, 1::2] = np.cos(angles[:, : d_model // 2])",
+        "    table[:, 0::2] = np.cos(angles)\n    table[:, 1::2] = np.sin(angles[:, : d_model // 2])",
+    ),
+    _n(
+        "positional",
+        "table_in_float64",
+        "built the table with np.zeros without dtype=np.float32 (float64)",
+        "table = np.zeros((max_len, d_model), dtype=np.float32)",
+        "table = np.zeros((max_len, d_model))",
+    ),
+    _n(
+        "positional",
+        "positions_start_at_one",
+        "numbered the positions from 1 instead of 0",
+        "positions = np.arange(length)  # (L,)",
+        "positions = np.arange(1, length + 1).clip(max=self.max_len - 1)",
+    ),
+    _n(
+        "positional",
+        "token_types_ignored",
+        "left out the token type embeddings",
+        "summed = words + position_vectors + token_types",
+        "summed = words + position_vectors",
+    ),
+    # ---- encoder ----
+    _n(
+        "encoder",
+        "no_attention_residual",
+        "left out the residual around the attention",
+        "x = self.norm1(x + attended)",
+        "x = self.norm1(attended)",
+    ),
+    _n(
+        "encoder",
+        "pre_norm_for_post_norm",
+        "built a pre-norm layer where BERT is post-norm",
+        "        if self.norm_first:\n",
+        "        if True:\n",
+    ),
+    _n(
+        "encoder",
+        "in_place_residual",
+        "added the residual in place (x += ...), which also changes the layer's input, kept in hidden_states",
+        "            x = self.norm1(x + attended)  # (B, L, D)\n",
+        "            x += attended\n            x = self.norm1(x)\n",
+    ),
+    _n(
+        "encoder",
+        "query_key_swapped_in_loading",
+        "loaded BERT's query weights into k_proj and key into q_proj",
+        '"self_attn.q_proj": "attention.self.query",\n        "self_attn.k_proj": "attention.self.key",',
+        '"self_attn.q_proj": "attention.self.key",\n        "self_attn.k_proj": "attention.self.query",',
+    ),
+    _n(
+        "encoder",
+        "padding_mask_on_queries",
+        "applied the padding mask along the query axis instead of the keys",
+        "mask = attention_mask.astype(bool)[:, None, None, :]",
+        "mask = attention_mask.astype(bool)[:, None, :, None]",
+    ),
+)
+
+
+def mistakes_for(exercise, track="torch"):
+    return [mistake for mistake in CATALOGUE if mistake.exercise == exercise and mistake.track == track]

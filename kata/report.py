@@ -19,9 +19,12 @@ def shown(path):
         return str(path)
 
 
+TRACK_NAMES = {"torch": "PyTorch track", "numpy": "NumPy track"}
+
+
 def table(report):
     lines = [
-        f"Transformer Encoder Kata: grading {shown(report.submission)}/",
+        f"Transformer Encoder Kata: grading {shown(report.submission)}/ ({TRACK_NAMES[report.track]})",
         "",
         f"  {'#':>2}  {'exercise':<13} {'checks':>7}  {'points':>9}  status",
     ]
@@ -57,7 +60,8 @@ def next_step(report):
             lines.append(f"  The process {group.problem}")
         if group.output.strip():
             lines.append(f"  It printed: {group.output.strip().splitlines()[0][:120]}")
-        lines.append(f"  See every failing test: pytest tests/test_{module}.py")
+        track_option = " --track numpy" if report.track == "numpy" else ""
+        lines.append(f"  See every failing test: pytest tests/test_{module}.py{track_option}")
         return "\n".join(lines)
     skipped = [r for group in report.groups for r in group.results if r.kind == "skipped"]
     if skipped:
@@ -87,11 +91,12 @@ def gradescope(report):
         "execution_time": round(report.seconds, 2),
         "output": table(report) + "\n\n" + next_step(report),
         "tests": tests,
+        "extra_data": {"track": report.track},
     }
 
 
-def failed_gradescope(error, seconds=0.0):
-    """A results.json for when the grader itself failed: zero, with every check listed."""
+def failed_gradescope(error, seconds=0.0, track="torch"):
+    """A results.json for when the grader itself failed: zero, with every check of the track listed."""
     tests = [
         {
             "name": f"{check.name}: {check.title}",
@@ -100,13 +105,14 @@ def failed_gradescope(error, seconds=0.0):
             "status": "failed",
             "output": "not graded: the grader failed",
         }
-        for check in checks.CHECKS
+        for check in checks.TRACK_CHECKS[track]
     ]
     return {
         "score": 0,
         "execution_time": round(seconds, 2),
         "output": f"The grader failed: {error}",
         "tests": tests,
+        "extra_data": {"track": track},
     }
 
 

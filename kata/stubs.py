@@ -7,13 +7,16 @@ signatures, docstrings and everything outside the regions stay as they are.
 
     python -m kata.stubs          # rewrite exercises/ from solutions/
     python -m kata.stubs --check  # exit 1 if exercises/ is out of date
+
+Both tracks: exercises/*.py from solutions/*.py, and exercises/numpy/*.py from
+solutions/numpy/*.py. Names below are paths relative to exercises/ and solutions/.
 """
 
 import argparse
 import re
 import sys
 
-from . import COURSE, EXERCISES, SOLUTIONS
+from . import COURSE, EXERCISES, SOLUTIONS, TRACKS, track_folder
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 HEADER = (
@@ -21,12 +24,13 @@ HEADER = (
     "# replace every `raise NotImplementedError` with your code, then run\n"
     "# `pytest {test}` to check it.\n"
 )
+TRACK_OPTIONS = {"torch": "", "numpy": " --track numpy"}  # how pytest is told the track
 _DEFINITION = re.compile(r"^(\s*)(?:def|class)\s+(\w+)")
 
 
-def make_stub(source, filename):
-    """The stub for one solution file's source text."""
-    module = filename.removesuffix(".py")
+def make_stub(source, filename, track="torch"):
+    """The stub for one solution file's source text (`filename` relative to solutions/, e.g. numpy/attention.py)."""
+    module = filename.rsplit("/", 1)[-1].removesuffix(".py")
     lines = source.splitlines(keepends=True)
     stub, region_start = [], None
     for number, line in enumerate(lines):
@@ -50,7 +54,8 @@ def make_stub(source, filename):
         raise ValueError(f"{filename}:{region_start + 1}: {BEGIN} is never closed")
     if stub == lines:  # no regions: nothing for the learner to write here
         return source
-    return HEADER.format(name=filename, test=f"tests/test_{filename}") + "".join(stub)
+    test = f"tests/test_{module}.py{TRACK_OPTIONS[track]}"
+    return HEADER.format(name=filename, test=test) + "".join(stub)
 
 
 def _enclosing_name(lines, number):
@@ -65,14 +70,23 @@ def _enclosing_name(lines, number):
 
 
 def expected_stubs():
-    """{filename: stub text} for every .py file of solutions/."""
-    return {path.name: make_stub(path.read_text(), path.name) for path in sorted(SOLUTIONS.glob("*.py"))}
+    """{name: stub text} for every .py file of solutions/ and solutions/numpy/."""
+    stubs = {}
+    for track in TRACKS:
+        for path in sorted(track_folder(SOLUTIONS, track).glob("*.py")):
+            name = path.relative_to(SOLUTIONS).as_posix()
+            stubs[name] = make_stub(path.read_text(), name, track)
+    return stubs
 
 
 def out_of_date():
     """Names of files in exercises/ that differ from what the generator makes (or are missing/extra)."""
     expected = expected_stubs()
-    present = {path.name for path in EXERCISES.glob("*.py")}
+    present = {
+        path.relative_to(EXERCISES).as_posix()
+        for track in TRACKS
+        for path in track_folder(EXERCISES, track).glob("*.py")
+    }
     stale = [
         name
         for name, text in expected.items()
@@ -94,8 +108,8 @@ def main(argv=None):
             return 1
         print("exercises/ is up to date with solutions/")
         return 0
-    EXERCISES.mkdir(exist_ok=True)
     for name, text in expected_stubs().items():
+        (EXERCISES / name).parent.mkdir(parents=True, exist_ok=True)
         (EXERCISES / name).write_text(text)
     for name in stale:
         if not (SOLUTIONS / name).exists():

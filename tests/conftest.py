@@ -4,17 +4,23 @@ Hugging Face models to compare against, and failure reports written for a learne
     pytest                      tests exercises/ (the learner's code)
     pytest --solutions          tests solutions/ (the reference; everything passes)
     pytest --submission DIR     tests the modules in DIR
+    pytest --track numpy        the same, for the NumPy track (exercises/numpy/, solutions/numpy/)
 """
 
+import inspect
+import types
 from pathlib import Path
 
 import pytest
 import torch
 from hypothesis import settings
+from threadpoolctl import threadpool_limits
 
-from kata import COURSE, EXERCISES, REPO, SOLUTIONS, hf
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, hf, track_folder
+from kata.as_torch import as_torch
 from kata.compare import Mismatch
-from kata.loading import ExerciseImportError, load, load_stack
+from kata.diagnosis import diagnose, explain
+from kata.loading import ExerciseImportError, load, load_stack, origin
 from kata.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
 
 pytest_plugins = ["pytester"]  # the catalogue runs these tests against known-wrong code
@@ -30,11 +36,18 @@ def pytest_addoption(parser):
         "--solutions", action="store_true", help="test the reference solutions/ instead of exercises/"
     )
     group.addoption("--submission", metavar="DIR", help="test the modules in DIR instead of exercises/")
+    group.addoption(
+        "--track",
+        choices=("torch", "numpy"),
+        default="torch",
+        help="the PyTorch track (default) or the NumPy track (exercises/numpy/, solutions/numpy/)",
+    )
 
 
 def pytest_configure(config):
     # The tests' tensors are tiny: threads only add overhead, and spin on a busy machine.
     torch.set_num_threads(1)
+    threadpool_limits(limits=1, user_api="blas")  # NumPy's BLAS too (the NumPy track)
     if config.getoption("--solutions") and config.getoption("--submission"):
         raise pytest.UsageError("use --solutions or --submission DIR, not both")
     submission = config.getoption("--submission")
@@ -45,39 +58,49 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--solutions"):
-        return
-    kept = [item for item in items if item.get_closest_marker("maintainer") is None]
+    # Tests of what only one track has (autograd and train mode; float64 loading) run on that track only.
+    off_track = "numpy_only" if config.getoption("--track") == "torch" else "torch_only"
+    dropped = (off_track,) if config.getoption("--solutions") else (off_track, "maintainer")
+    kept = [item for item in items if not any(item.get_closest_marker(marker) for marker in dropped)]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
 
 
 class Implementation:
-    """One implementation of the kata, loaded by path (see kata/loading.py)."""
+    """One implementation of the kata, loaded by path (see kata/loading.py).
 
-    def __init__(self, folder):
+    A NumPy-track implementation is built on the NumPy reference and seen through
+    kata/as_torch.py, so the tests call it exactly as they call a PyTorch one.
+    """
+
+    def __init__(self, folder, track="torch"):
         self.folder = Path(folder).resolve()
+        self.track = track
 
     def module(self, name):
         """This implementation's `name` module, built on the reference modules before it."""
-        return load(name, self.folder)
+        return self._face(load(name, self.folder, reference=track_folder(SOLUTIONS, self.track)))
 
     def stack(self):
         """The encoder module with every module below it from this implementation too."""
-        return load_stack(self.folder)
+        return self._face(load_stack(self.folder))
+
+    def _face(self, module):
+        return as_torch(module) if self.track == "numpy" else module
 
 
 def _folder_under_test(config):
+    track = config.getoption("--track")
     if config.getoption("--solutions"):
-        return SOLUTIONS
-    return Path(config.getoption("--submission") or EXERCISES)
+        return track_folder(SOLUTIONS, track)
+    return Path(config.getoption("--submission") or track_folder(EXERCISES, track))
 
 
 @pytest.fixture(scope="session")
 def impl(pytestconfig):
     """The implementation under test."""
-    return Implementation(_folder_under_test(pytestconfig))
+    return Implementation(_folder_under_test(pytestconfig), pytestconfig.getoption("--track"))
 
 
 @pytest.fixture(scope="session")
@@ -144,13 +167,72 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and call.excinfo is not None:
         short, kind = _short_report(call.excinfo)
+        diagnosed = item.config.stash.setdefault(_diagnosed_key, [0])
+        if kind == "wrong" and call.when == "call" and diagnosed[0] < DIAGNOSED_FAILURES:
+            diagnosed[0] += 1
+            diagnosis = _diagnosis(item, call.excinfo.value)
+            if diagnosis:
+                short = (short or str(report.longrepr)) + diagnosis
         if short:
             report.longrepr = short
         item.config.stash.setdefault(_failures_key, []).append((_exercise_of(item), kind))
     return report
 
 
+# Diagnosing reruns the test once per known mistake: the first few failures are the ones read.
+DIAGNOSED_FAILURES = 3
+_diagnosed_key = pytest.StashKey[list]()
+
+
+def _diagnosis(item, failure):
+    """The known mistake this failure is (kata/diagnosis.py), found by rerunning the test on each."""
+    exercise = _exercise_of(item)
+    if exercise is None or not isinstance(failure, Exception):
+        return ""
+
+    def run(folder):
+        arguments = _arguments_with_implementation(item, folder)
+        if arguments is None:
+            return failure  # nothing to swap: the outcome does not depend on the implementation
+        try:
+            item.obj(**arguments)
+        except Exception as error:  # a known-wrong implementation may fail in any way
+            return error
+        return None
+
+    return explain(diagnose(failure, exercise, run, item.config.getoption("--track")))
+
+
+def _arguments_with_implementation(item, folder):
+    """The test's arguments with each piece of the implementation under test taken from `folder` instead."""
+    track = item.config.getoption("--track")
+    under_test = _folder_under_test(item.config).resolve()
+    replacement = Implementation(folder, track)
+    arguments, swapped = {}, False
+    for name in inspect.signature(item.obj).parameters:
+        value = item.funcargs[name]
+        # A NumPy-track module reaches the tests through its PyTorch face (kata/as_torch.py).
+        module = getattr(value, "__wrapped__", value)
+        loaded_from = origin(module) if isinstance(module, types.ModuleType) else None
+        if isinstance(value, Implementation) and value.folder == under_test:
+            value, swapped = replacement, True
+        elif loaded_from and loaded_from[1] == under_test:
+            whole_stack = loaded_from[2] == under_test and under_test != track_folder(SOLUTIONS, track)
+            value = replacement.stack() if whole_stack else replacement.module(loaded_from[0])
+            swapped = True
+        arguments[name] = value
+    return arguments if swapped else None
+
+
 _failures_key = pytest.StashKey[list]()
+
+
+def _track_option(config):
+    return " --track numpy" if config.getoption("--track") == "numpy" else ""
+
+
+def pytest_report_header(config):
+    return f"kata: testing {_shown_path(_folder_under_test(config))}/ ({config.getoption('--track')} track)"
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -166,5 +248,5 @@ def pytest_terminal_summary(terminalreporter, config):
     terminalreporter.write_sep("-", "next step")
     terminalreporter.write_line(
         f"Exercise {COURSE.index(first) + 1} of {len(COURSE)}, {folder}/{first}.py, is {state}: "
-        f"{count} of its checks fail. Work on it with: pytest tests/test_{first}.py"
+        f"{count} of its checks fail. Work on it with: pytest tests/test_{first}.py{_track_option(config)}"
     )

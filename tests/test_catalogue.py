@@ -1,4 +1,5 @@
-"""Every known-wrong implementation in kata/mistakes.py fails its exercise's tests.
+"""Every known-wrong implementation in kata/mistakes.py fails its exercise's tests, and the
+diagnosis (kata/diagnosis.py) names it.
 
 These run the real test file against each wrong variant, in-process. They are slow
 compared with the rest (a whole test run per mistake), so they are deselected by
@@ -11,13 +12,21 @@ from kata import REPO
 from kata.mistakes import CATALOGUE
 
 
+@pytest.fixture(scope="module", autouse=True)
+def hugging_face_imported_once():
+    """Import BertModel before the first inner run: pytester forgets the modules an inner run
+    imports, and torch refuses to register the operators transformers brings in a second time."""
+    from transformers import BertModel  # noqa: F401
+
+
 @pytest.mark.catalogue
-@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda mistake: f"{mistake.exercise}-{mistake.name}")
+@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda mistake: mistake.test_id)
 def test_the_exercise_tests_catch_the_known_mistake(pytester, mistake):
     variant = mistake.write_variant(pytester.path / "variant")
     result = pytester.runpytest_inprocess(
         str(REPO / "tests" / f"test_{mistake.exercise}.py"),
         f"--submission={variant}",
+        f"--track={mistake.track}",  # a NumPy-track mistake runs the same tests on the NumPy track
         f"--config-file={REPO / 'pyproject.toml'}",
         "-p",
         "no:cacheprovider",
@@ -28,4 +37,41 @@ def test_the_exercise_tests_catch_the_known_mistake(pytester, mistake):
     assert outcomes.get("failed", 0) + outcomes.get("errors", 0) > 0, (
         f"no test in tests/test_{mistake.exercise}.py fails for the known mistake "
         f"{mistake.name!r} ({mistake.description}): the tests need a check that catches it"
+    )
+    named = f"({mistake.exercise}/{mistake.name})"
+    assert any(named in line and "Diagnosis:" in line for line in result.outlines), (
+        f"the tests fail for the known mistake {mistake.name!r}, but no failure's diagnosis names it "
+        f"{named}: a failing test must compare values the mistake changes"
+    )
+
+
+@pytest.mark.catalogue
+@pytest.mark.parametrize(
+    "mistake", [m for m in CATALOGUE if m.track == "torch"], ids=lambda mistake: f"grader-{mistake.test_id}"
+)
+def test_the_grader_fails_and_names_the_known_mistake(mistake):
+    """The grader's checks fail the mistake and its diagnosis names it. The probes run here,
+    in-process, on our own variant: a child would only carry these outputs over (that part
+    is proven by tests/test_grader.py's adversarial submissions)."""
+    from kata import checks, grading, wire
+    from kata.diagnosis import variant_folder
+    from kata.loading import load
+
+    failures = []
+    for check in checks.CHECKS:
+        if check.group != mistake.exercise:
+            continue
+        try:
+            outputs = check.probe(load(check.group, variant_folder(mistake)))
+        except Exception as error:  # reported by a child as its type and message
+            result = grading.error_result(check, {"type": type(error).__name__, "message": str(error)[:500]})
+        else:
+            result = grading.verdict(check, {key: wire.encode(value) for key, value in outputs.items()})
+        if not result.passed:
+            failures.append(f"{check.name}: {result.message}")
+    assert failures, f"no grader check of {mistake.exercise} fails for the known mistake {mistake.name!r}"
+    named = f"({mistake.exercise}/{mistake.name})"
+    assert any(named in failure for failure in failures), (
+        f"the grader fails the known mistake {mistake.name!r}, but no diagnosis names it {named}:\n"
+        + "\n".join(failures)
     )

@@ -13,6 +13,7 @@ from kata.compare import expect_close, expect_raises, expect_shape
 ONE_OP = 1e-5  # tolerance for one operation in float32
 ONE_LAYER = 2e-5  # one encoder layer: a dozen operations in float32
 WHOLE_MODEL = 5e-5  # a whole encoder (embeddings and every layer) in float32
+WHOLE_MODEL_FLOAT64 = 1e-10  # the same in float64 (the NumPy track: about 5e-15 from BertModel)
 
 LAYER_SHAPES = [
     # (batch, L, D, H, F): L != D != Dh != F so a transposed axis shows
@@ -151,7 +152,7 @@ def expect_eval_mode(model, what):
     )
 
 
-def expect_matches_bert(output, bert_output, attention_mask, model):
+def expect_matches_bert(output, bert_output, attention_mask, model, atol=WHOLE_MODEL):
     """Every hidden state and attention map of `output` against BertModel's, in the order they are computed.
 
     The first check that fails is the first place the encoder diverges from BERT.
@@ -171,7 +172,7 @@ def expect_matches_bert(output, bert_output, attention_mask, model):
     expect_close(
         output.hidden_states[0],
         bert_output.hidden_states[0],
-        atol=WHOLE_MODEL,
+        atol=atol,
         what=f"{model}: hidden_states[0], the embeddings (real tokens only)",
         hint="copy BERT's embeddings.word_embeddings, position_embeddings, token_type_embeddings and "
         "embeddings.LayerNorm (into embeddings.norm), and pass token_type_ids to the embeddings",
@@ -181,7 +182,7 @@ def expect_matches_bert(output, bert_output, attention_mask, model):
         expect_close(
             output.attentions[i - 1],
             bert_output.attentions[i - 1],
-            atol=WHOLE_MODEL,
+            atol=atol,
             what=f"{model}: attentions[{i - 1}], the weights of layer {i} of {num_layers} "
             "(real queries x real keys; everything before it matches BERT)",
             hint=f"check the weights loaded into layer {i - 1}'s q_proj and k_proj (attention.self.query "
@@ -192,7 +193,7 @@ def expect_matches_bert(output, bert_output, attention_mask, model):
         expect_close(
             output.hidden_states[i],
             bert_output.hidden_states[i],
-            atol=WHOLE_MODEL,
+            atol=atol,
             what=f"{model}: hidden_states[{i}], the output of layer {i} of {num_layers} "
             "(real tokens only; everything before it matches BERT)",
             hint=f"in layer {i - 1}: BERT is post-norm, x = norm1(x + attention), then norm2(x + ffn(x)); "
@@ -391,6 +392,7 @@ def test_padded_keys_do_not_change_the_outputs_of_real_positions(encoder, batch,
     )
 
 
+@pytest.mark.torch_only(reason="gradients need autograd")
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
 def test_gradients_reach_every_parameter_of_the_layer(encoder, norm_first):
     layer = randomize_(encoder.EncoderLayer(30, 5, 43, norm_first=norm_first), seed=4)
@@ -404,13 +406,17 @@ def test_gradients_reach_every_parameter_of_the_layer(encoder, norm_first):
         )
 
 
-def test_dropout_reaches_attention_and_feed_forward_in_training_and_is_off_in_eval(encoder):
-    x = random_input(2, 7, 30, seed=5)
-    keep = random_keep(2, 7, seed=5)
+def layers_with_and_without_dropout(encoder):
+    """(EncoderLayer with dropout=0.5, the same weights with dropout=0.0), both in eval mode, an input and its key mask."""
     layer = randomize_(encoder.EncoderLayer(30, 5, 43, dropout=0.5), seed=5).eval()
     undropped = copy_parameters(layer, encoder.EncoderLayer(30, 5, 43, dropout=0.0), "EncoderLayer").eval()
-    out, weights = layer(x, key_mask(keep))
-    expected_out, expected_weights = undropped(x, key_mask(keep))
+    return layer, undropped, random_input(2, 7, 30, seed=5), key_mask(random_keep(2, 7, seed=5))
+
+
+def test_dropout_is_off_in_eval(encoder):
+    layer, undropped, x, mask = layers_with_and_without_dropout(encoder)
+    out, weights = layer(x, mask)
+    expected_out, expected_weights = undropped(x, mask)
     expect_close(weights, expected_weights, atol=ONE_OP, what="attention weights in eval() with dropout=0.5")
     expect_close(
         out,
@@ -419,11 +425,17 @@ def test_dropout_reaches_attention_and_feed_forward_in_training_and_is_off_in_ev
         what="encoder layer output in eval() with dropout=0.5",
         hint="dropout must be off in eval(): use nn.Dropout modules (or the sub-modules' own dropout)",
     )
+
+
+@pytest.mark.torch_only(reason="dropout in train mode")
+def test_dropout_reaches_attention_and_feed_forward_in_training(encoder):
+    layer, undropped, x, mask = layers_with_and_without_dropout(encoder)
+    expected_out, _ = undropped(x, mask)
     for part in ("self_attn", "ffn"):
         layer.eval()
         getattr(layer, part).train()  # dropout on in this sub-module only
         torch.manual_seed(0)
-        changed = (layer(x, key_mask(keep))[0] - expected_out).abs().max()
+        changed = (layer(x, mask)[0] - expected_out).abs().max()
         assert changed > 1e-3, (
             f"with dropout=0.5 and layer.{part} in train mode the output does not change. "
             f"Likely mistake: dropout is not passed on to {part} "
@@ -431,8 +443,8 @@ def test_dropout_reaches_attention_and_feed_forward_in_training_and_is_off_in_ev
         )
     layer.train()
     torch.manual_seed(0)
-    first, _ = layer(x, key_mask(keep))
-    second, _ = layer(x, key_mask(keep))
+    first, _ = layer(x, mask)
+    second, _ = layer(x, mask)
     assert (first - second).abs().max() > 1e-3, (
         "in train mode with dropout=0.5 two calls give the same output. "
         "Likely mistake: dropout is not passed on to self_attn and ffn"
@@ -775,6 +787,7 @@ def test_from_hf_names_a_misshapen_weight(encoder, tiny_bert, tiny_bert_config):
     )
 
 
+@pytest.mark.torch_only(reason="train mode")
 def test_from_hf_keeps_the_models_mode(encoder, tiny_bert):
     expect_eval_mode(
         encoder.Encoder.from_hf(tiny_bert), "Encoder.from_hf(tiny_bert)"
@@ -860,6 +873,25 @@ def test_a_sentence_pair_run_alone_gives_the_same_vectors_as_in_the_padded_batch
                 hint="padded tokens must be hidden as keys from every query: "
                 "mask = attention_mask.bool()[:, None, None, :]",
             )
+
+
+@pytest.mark.pretrained
+@pytest.mark.numpy_only(reason="the PyTorch track's modules are float32 whatever the weights they load")
+def test_pretrained_encoder_in_float64_gives_berts_every_hidden_state_and_attention_map(
+    encoder, pretrained, pretrained_batch
+):
+    bert = copy.deepcopy(pretrained[0]).double()
+    model = encoder.Encoder.from_hf(bert)
+    with torch.no_grad():
+        expected = bert(**pretrained_batch, output_hidden_states=True, output_attentions=True)
+        output = model(**pretrained_batch)
+    expect_matches_bert(
+        output,
+        expected,
+        pretrained_batch["attention_mask"],
+        "Encoder.from_hf(pretrained MiniLM in float64) on real sentence pairs",
+        atol=WHOLE_MODEL_FLOAT64,
+    )
 
 
 # Keep this test last: it is the finish line of the kata.

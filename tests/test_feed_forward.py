@@ -258,6 +258,7 @@ def test_an_unknown_activation_raises_a_value_error_that_names_it(feed_forward, 
 # ---- FeedForward: dropout and gradients ---------------------------------------------
 
 
+@pytest.mark.torch_only(reason="dropout in train mode")
 def test_dropout_changes_the_output_in_training_mode(feed_forward):
     ffn = build(feed_forward, 7, 11, dropout=0.5).train()
     x = random_input((4, 6), 7, seed=4)
@@ -269,6 +270,7 @@ def test_dropout_changes_the_output_in_training_mode(feed_forward):
     )
 
 
+@pytest.mark.torch_only(reason="dropout in train mode")
 def test_dropout_zeroes_some_outputs_and_rescales_the_rest(feed_forward):
     weights = random_weights(7, 11, seed=5)
     ffn = set_weights(feed_forward.FeedForward(7, 11, dropout=0.5), weights).train()
@@ -307,6 +309,7 @@ def test_dropout_is_off_in_eval_mode(feed_forward):
     )
 
 
+@pytest.mark.torch_only(reason="gradients need autograd")
 @pytest.mark.parametrize("activation", ["gelu", "relu"])
 def test_gradients_reach_every_parameter_and_the_input(feed_forward, activation):
     ffn = build(feed_forward, 7, 11, seed=7, activation=activation)

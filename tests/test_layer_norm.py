@@ -193,6 +193,7 @@ def test_with_unit_weight_and_zero_bias_every_row_has_mean_zero_and_variance_one
     )
 
 
+@pytest.mark.torch_only(reason="gradients need autograd")
 def test_gradients_reach_the_input_weight_and_bias(layer_norm):
     x = random_input((3, 7), seed=6).requires_grad_()
     weight, bias = (t.requires_grad_() for t in random_affine(7, seed=6))
@@ -305,6 +306,7 @@ def test_layer_norm_module_matches_hugging_face_bert_output(layer_norm, tiny_ber
     )
 
 
+@pytest.mark.torch_only(reason="gradients need autograd")
 def test_gradients_reach_the_layer_norm_module_weight_and_bias(layer_norm):
     norm = set_parameters(layer_norm.LayerNorm(7), *random_affine(7, seed=11))
     norm(random_input((3, 5, 7), seed=11)).pow(3).sum().backward()

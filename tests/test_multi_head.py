@@ -450,6 +450,7 @@ def test_padded_keys_do_not_change_the_outputs_at_real_positions(multi_head):
 # ---- MultiHeadAttention: dropout and gradients ------------------------------------------
 
 
+@pytest.mark.torch_only(reason="dropout in train mode")
 def test_dropout_in_training_changes_the_output_from_call_to_call(multi_head):
     module = random_module(multi_head, 30, 5, seed=9, dropout=0.5).train()
     x = random_input(4, 9, 30, seed=9)
@@ -463,6 +464,7 @@ def test_dropout_in_training_changes_the_output_from_call_to_call(multi_head):
     )
 
 
+@pytest.mark.torch_only(reason="dropout in train mode")
 def test_dropout_in_training_drops_attention_weights_and_rescales_the_rest(multi_head):
     module = random_module(multi_head, 30, 5, seed=10, dropout=0.5)
     x = random_input(4, 9, 30, seed=10)
@@ -484,6 +486,7 @@ def test_dropout_in_training_drops_attention_weights_and_rescales_the_rest(multi
     )
 
 
+@pytest.mark.torch_only(reason="dropout in train mode")
 def test_dropout_in_training_drops_values_of_the_output(multi_head):
     module = random_module(multi_head, 30, 5, seed=11, dropout=0.5).train()
     torch.manual_seed(0)
@@ -520,6 +523,7 @@ def test_dropout_is_inactive_in_eval(multi_head):
     )
 
 
+@pytest.mark.torch_only(reason="gradients need autograd")
 def test_gradients_reach_every_parameter_and_the_input(multi_head):
     module = random_module(multi_head, 30, 5, seed=13)
     x = random_input(3, 7, 30, seed=13).requires_grad_()

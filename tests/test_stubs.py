@@ -8,12 +8,14 @@ import inspect
 
 import pytest
 
-from kata import COURSE, EXERCISES, SOLUTIONS
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, TRACKS, track_folder
 from kata.loading import load
 from kata.mistakes import CATALOGUE
 from kata.stubs import out_of_date
 
 pytestmark = pytest.mark.maintainer
+
+MODULES = [(track, name) for track in TRACKS for name in COURSE]  # every module of both tracks
 
 
 def public_names(module):
@@ -32,14 +34,20 @@ def test_exercises_are_generated_from_the_current_solutions():
     )
 
 
-@pytest.mark.parametrize("name", COURSE)
-def test_each_stub_imports_and_keeps_every_public_name_signature_and_docstring(name):
-    stub = load(name, EXERCISES, reference=EXERCISES)
-    solution = load(name, SOLUTIONS)
-    assert stub.__doc__ == solution.__doc__, f"exercises/{name}.py lost its module docstring"
+def shown(path):
+    return path.relative_to(REPO).as_posix()
+
+
+@pytest.mark.parametrize("track, name", MODULES)
+def test_each_stub_imports_and_keeps_every_public_name_signature_and_docstring(track, name):
+    exercises, solutions = track_folder(EXERCISES, track), track_folder(SOLUTIONS, track)
+    stub = load(name, exercises, reference=exercises)
+    solution = load(name, solutions, reference=solutions)
+    where = shown(exercises / f"{name}.py")
+    assert stub.__doc__ == solution.__doc__, f"{where} lost its module docstring"
     stub_names, solution_names = public_names(stub), public_names(solution)
     assert stub_names.keys() == solution_names.keys(), (
-        f"exercises/{name}.py defines {sorted(stub_names)}, solutions/{name}.py {sorted(solution_names)}"
+        f"{where} defines {sorted(stub_names)}, {shown(solutions / f'{name}.py')} {sorted(solution_names)}"
     )
     for public, solution_object in solution_names.items():
         members = {public: solution_object}
@@ -53,28 +61,30 @@ def test_each_stub_imports_and_keeps_every_public_name_signature_and_docstring(n
             for part in qualified.split("."):
                 stub_member = getattr(stub_member, part)
             assert inspect.getdoc(stub_member) == inspect.getdoc(reference_member), (
-                f"exercises/{name}.py: {qualified} has a different docstring from the solution"
+                f"{where}: {qualified} has a different docstring from the solution"
             )
             if callable(reference_member) and not inspect.isclass(reference_member):
                 assert inspect.signature(stub_member) == inspect.signature(reference_member), (
-                    f"exercises/{name}.py: {qualified} has a different signature from the solution"
+                    f"{where}: {qualified} has a different signature from the solution"
                 )
 
 
-@pytest.mark.parametrize("name", COURSE)
-def test_each_stub_says_which_exercise_to_write(name):
-    text = (EXERCISES / f"{name}.py").read_text()
+@pytest.mark.parametrize("track, name", MODULES)
+def test_each_stub_says_which_exercise_to_write(track, name):
+    where = track_folder(EXERCISES, track) / f"{name}.py"
     raises = [
-        line.strip() for line in text.splitlines() if line.strip().startswith("raise NotImplementedError")
+        line.strip()
+        for line in where.read_text().splitlines()
+        if line.strip().startswith("raise NotImplementedError")
     ]
-    assert raises, f"exercises/{name}.py has nothing for the learner to write"
+    assert raises, f"{shown(where)} has nothing for the learner to write"
     for line in raises:
         assert f"exercise {COURSE.index(name) + 1}, {name}.py: write " in line, (
-            f"exercises/{name}.py: {line!r} does not name its exercise"
+            f"{shown(where)}: {line!r} does not name its exercise"
         )
 
 
-@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda mistake: f"{mistake.exercise}-{mistake.name}")
+@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda mistake: mistake.test_id)
 def test_each_known_mistake_still_applies_to_the_solutions(mistake):
-    source = (SOLUTIONS / f"{mistake.exercise}.py").read_text()
+    source = mistake.solution_file.read_text()
     assert mistake.apply(source) != source

@@ -1,0 +1,129 @@
+# Generated from solutions/numpy/multi_head.py by `python -m kata.stubs`. This file is yours:
+# replace every `raise NotImplementedError` with your code, then run
+# `pytest tests/test_multi_head.py --track numpy` to check it.
+"""Exercise 2 (NumPy track): linear layers and multi-head attention.
+
+One attention over the full width can only average in one way. Multi-head attention
+projects the input into H smaller query/key/value spaces, lets each head attend on its
+own, then concatenates the heads and mixes them with one more projection.
+
+    MultiHead(X) = Concat(head_1, ..., head_H) W_O,
+    head_i = Attention(X W_Q_i, X W_K_i, X W_V_i)            (Vaswani et al., 2017, sec. 3.2.2)
+
+The H projections of width Dh = D / H are computed as one (D, D) projection and then
+split, which is what `split_heads` and `merge_heads` do. With no framework, the
+projection itself is yours too: `Linear` is the NumPy track's nn.Linear.
+
+Hugging Face counterparts: `BertSelfAttention` (q/k/v projections, split, attention,
+merge) and the `dense` layer of `BertSelfOutput` (our `out_proj`).
+
+Shapes: B batch, L length, D width, H heads, Dh = D // H head width.
+"""
+
+import math
+
+import numpy as np
+
+from .attention import scaled_dot_product_attention
+
+
+class Linear:
+    """y = x W^T + b, the NumPy track's nn.Linear.
+
+    Args:
+        in_features: the width of the input.
+        out_features: the width of the output.
+
+    Parameters (plain arrays, float32): weight, shape (out_features, in_features), as
+    nn.Linear and BERT store it; bias, shape (out_features,). Both drawn uniformly
+    from [-1/sqrt(in_features), 1/sqrt(in_features)], as nn.Linear does.
+
+    Forward:
+        x: shape (..., in_features). Returns shape (..., out_features).
+
+    Pitfalls:
+        - The weight is (out, in): multiply by its transpose, x @ weight.T.
+        - NumPy's random numbers are float64; cast the parameters with .astype(np.float32).
+    """
+
+    def __init__(self, in_features, out_features):
+        raise NotImplementedError("exercise 2, multi_head.py: write Linear.__init__")
+
+    def forward(self, x):
+        raise NotImplementedError("exercise 2, multi_head.py: write Linear.forward")
+
+    __call__ = forward  # call it like a function, as in PyTorch
+
+
+def split_heads(x, num_heads):
+    """Split the last axis into heads and move the head axis before the length.
+
+    Args:
+        x: shape (B, L, D).
+        num_heads: H; D must be divisible by H.
+
+    Returns:
+        shape (B, H, L, Dh) with Dh = D // H, where out[:, h] is
+        x[:, :, h * Dh:(h + 1) * Dh]: head h owns the h-th slice of the width.
+
+    Steps:
+        1. Reshape x to (B, L, H, Dh): each token's vector cut into H pieces.
+        2. Swap the L and H axes (x.transpose(0, 2, 1, 3)) so every head sees a whole sequence.
+
+    Pitfalls:
+        - Reshaping straight to (B, H, L, Dh) gives the right shape and the wrong
+          numbers: it slices the flattened sequence, not each token's vector.
+        - NumPy's x.transpose takes the whole new order of the axes, not two axes to swap.
+    """
+    raise NotImplementedError("exercise 2, multi_head.py: write split_heads")
+
+
+def merge_heads(x):
+    """Undo `split_heads`: concatenate the heads back into one width.
+
+    Args:
+        x: shape (B, H, L, Dh).
+
+    Returns:
+        shape (B, L, D) with D = H * Dh; merge_heads(split_heads(x, H)) == x.
+
+    Steps:
+        1. Swap the H and L axes back: (B, L, H, Dh).
+        2. Reshape the last two axes into D (NumPy copies when it has to).
+
+    Pitfalls:
+        - Reshaping (B, H, L, Dh) straight to (B, L, D) mixes tokens together.
+    """
+    raise NotImplementedError("exercise 2, multi_head.py: write merge_heads")
+
+
+class MultiHeadAttention:
+    """Self-attention with H heads, as in BERT.
+
+    Args:
+        d_model: D, the width of the input and the output.
+        num_heads: H. D must be divisible by H, or ValueError names both numbers.
+        dropout: accepted so the signature is the PyTorch track's; the NumPy track is
+            inference only (as in eval()), so it is never applied.
+
+    Sub-modules: q_proj, k_proj, v_proj, out_proj, each Linear(D, D).
+
+    Forward:
+        x: shape (B, L, D).
+        mask: optional boolean mask broadcastable to (B, H, L, L); True means "may
+            attend". A padding mask of shape (B, 1, 1, L) hides padded keys.
+        Returns (out (B, L, D), weights (B, H, L, L)).
+
+    Steps (forward):
+        1. Project x into q, k, v, each (B, L, D), then split each into heads.
+        2. Run scaled_dot_product_attention on all heads at once (it broadcasts over B and H).
+        3. Merge the heads and apply out_proj.
+    """
+
+    def __init__(self, d_model, num_heads, dropout=0.0):
+        raise NotImplementedError("exercise 2, multi_head.py: write MultiHeadAttention.__init__")
+
+    def forward(self, x, mask=None):
+        raise NotImplementedError("exercise 2, multi_head.py: write MultiHeadAttention.forward")
+
+    __call__ = forward

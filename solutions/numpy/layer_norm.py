@@ -1,0 +1,82 @@
+"""Exercise 4 (NumPy track): layer normalisation.
+
+Each position's vector is rescaled to zero mean and unit variance over its D features,
+then given back a learned scale and shift. This keeps the residual stream's size under
+control from layer to layer, whatever the batch holds (unlike batch norm).
+
+    LayerNorm(x) = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias
+                                                             (Ba, Kiros & Hinton, 2016)
+
+mean and var are over the last axis; var is the biased (population) variance, divided
+by D rather than D - 1, and eps sits inside the square root.
+
+Hugging Face counterpart: BERT uses `torch.nn.LayerNorm` (named `LayerNorm` in
+`BertEmbeddings`, `BertSelfOutput` and `BertOutput`) with eps = 1e-12.
+
+Shapes: B batch, L length, D width.
+"""
+
+import numpy as np
+
+
+def layer_norm(x, weight, bias, eps):
+    """Normalise x over its last axis, then scale by weight and shift by bias.
+
+    Args:
+        x: shape (..., D).
+        weight: shape (D,), the learned scale (gamma).
+        bias: shape (D,), the learned shift (beta).
+        eps: a small number added to the variance, inside the square root.
+
+    Returns:
+        shape (..., D), the dtype of x.
+
+    Equation:
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    Pitfalls:
+        - np.var divides by D by default (ddof=0): that is the biased variance layer
+          norm wants. (torch.var is the other way round.) ddof=1 would be wrong.
+        - eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps.
+        - Reduce over the last axis only (axis=-1), with keepdims=True so that the
+          (..., 1) statistics broadcast back over the D features.
+    """
+    # BEGIN SOLUTION
+    mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
+    variance = x.var(axis=-1, keepdims=True)  # (..., 1), biased: ddof=0 divides by D
+    normalized = (x - mean) / np.sqrt(variance + eps)  # (..., D)
+    return normalized * weight + bias  # (..., D), weight and bias broadcast over the rows
+    # END SOLUTION
+
+
+class LayerNorm:
+    """Layer normalisation with a learned scale and shift.
+
+    Args:
+        d_model: D, the width normalised over.
+        eps: added to the variance inside the square root. BERT uses 1e-12.
+
+    Parameters (plain float32 arrays): weight, shape (D,), initialised to ones; bias,
+    shape (D,), zeros. So a fresh LayerNorm only normalises.
+
+    Forward:
+        x: shape (..., D). Returns the same shape, using `layer_norm` above.
+
+    Pitfalls:
+        - np.ones and np.zeros make float64 unless you pass dtype=np.float32; float64
+          parameters would turn every float32 output into float64.
+    """
+
+    def __init__(self, d_model, eps=1e-5):
+        # BEGIN SOLUTION
+        self.eps = eps
+        self.weight = np.ones(d_model, dtype=np.float32)
+        self.bias = np.zeros(d_model, dtype=np.float32)
+        # END SOLUTION
+
+    def forward(self, x):
+        # BEGIN SOLUTION
+        return layer_norm(x, self.weight, self.bias, self.eps)  # (..., D)
+        # END SOLUTION
+
+    __call__ = forward
