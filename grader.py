@@ -69,6 +69,10 @@ def parse_args(argv):
         parser.error("--watch grades one folder: exercises/, --solutions or --submission DIR")
     if args.watch and args.track != "torch":
         parser.error("--watch works on the PyTorch track only, for now")
+    if args.json and Path(args.json).is_dir():
+        parser.error(
+            f"--json {args.json} is a folder; give the file to write, e.g. {Path(args.json) / 'results.json'}"
+        )
     folder = args.submission or args.class_dir
     if folder and not Path(folder).is_dir():
         parser.error(f"{folder} is not a folder")
@@ -97,7 +101,10 @@ def grade_one(folder, args):
 def grade_class(args):
     """Grade each learner folder, several at a time; each result is written as soon as it is ready."""
     out = Path(args.out)
-    learners = sorted(path for path in Path(args.class_dir).iterdir() if path.is_dir())
+    folders = sorted(path for path in Path(args.class_dir).iterdir() if path.is_dir())
+    for link in [path for path in folders if path.is_symlink()]:  # it could point anywhere, solutions/ too
+        print(f"  {link.name:<24} skipped: a link, not a learner's folder", file=sys.stderr)
+    learners = [path for path in folders if not path.is_symlink()]
     done = {}
     for learner in learners:
         try:
@@ -119,15 +126,20 @@ def grade_class(args):
         report.write_json(out / f"{learner.name}.json", data)
         return learner.name, data
 
+    failed = []
     with ThreadPoolExecutor(max_workers=2) as pool:  # the children themselves are limited to the cores
         for name, data in pool.map(grade_learner, to_grade):
             if data is None:
+                failed.append(name)
                 continue
             done[name] = data
             report.write_atomically(out / "summary.csv", report.class_summary(done))
             print(f"  {name:<24} {data['score']:g} / 100", flush=True)
     report.write_atomically(out / "summary.csv", report.class_summary(done))
     print(f"Wrote {len(done)} results and {out / 'summary.csv'}")
+    if failed:
+        print(f"Not graded (the grader failed; run again to retry): {', '.join(failed)}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_ALL_EARNED if all(data["score"] == 100 for data in done.values()) else EXIT_NOT_ALL
 
 
@@ -162,12 +174,13 @@ def main(argv=None):
             file=sys.stderr,
         )
         if args.json:
-            report.write_json(
-                args.json,
-                report.failed_gradescope(
-                    f"{type(error).__name__}: {error}", time.monotonic() - start, args.track
-                ),
-            )
+            try:
+                failure = f"{type(error).__name__}: {error}"
+                report.write_json(
+                    args.json, report.failed_gradescope(failure, time.monotonic() - start, args.track)
+                )
+            except OSError as unwritable:  # e.g. --json names a folder: say so, still exit 2
+                print(f"Could not write {args.json}: {unwritable}", file=sys.stderr)
         return EXIT_ERROR
 
 

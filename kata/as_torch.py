@@ -65,7 +65,7 @@ def as_torch(module):
         face.__file__, face.__wrapped__ = module.__file__, module
         package = module.__name__.split(".")[0]
         for name, value in vars(module).items():
-            defined_in_track = getattr(value, "__module__", "").split(".")[0] == package
+            defined_in_track = (getattr(value, "__module__", None) or "").split(".")[0] == package
             if defined_in_track and inspect.isclass(value) and callable(getattr(value, "forward", None)):
                 value = view_class(value)
             elif defined_in_track and inspect.isfunction(value):

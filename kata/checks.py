@@ -80,9 +80,14 @@ def describe_difference(value, reference):
 
 
 def judge_error(*calls):
-    """A judge for checks whose probe records what calls raised: each (prefix, error names, must mention)."""
+    """A judge for checks whose probe records what calls raised: each (prefix, error names, must mention),
+    and a "working" output that the same code gives for a valid input."""
 
     def judge(actual, expected):
+        # The check's working case first: its tensors, unlike an error's name, cannot be made up.
+        expect_close(
+            actual.get("working"), expected["working"], atol=WHOLE_MODEL, what=expected["working_call"]
+        )
         for prefix, allowed, mentions in calls:
             what = expected[f"{prefix}_call"]
             error, message = actual.get(f"{prefix}_raised", "no output"), actual.get(f"{prefix}_message", "")
@@ -187,7 +192,7 @@ def judge_layer_dropout(actual, expected):
 def judge_config(actual, expected):
     """The config's fields match, and an activation we do not implement is refused."""
     for key, reference in expected.items():
-        if not key.startswith("unsupported"):
+        if not key.startswith(("unsupported", "working")):
             what = f"EncoderConfig.from_hf(...).{key}"
             if actual.get(key) != reference:
                 raise Mismatch(
@@ -245,7 +250,8 @@ def padding_mask(lengths, length):
 def attention_shapes(m):
     q, k, v = randn(2, 3, 4, 5, seed=1), randn(2, 3, 7, 5, seed=2), randn(2, 3, 7, 6, seed=3)
     out, weights = m.scaled_dot_product_attention(q, k, v)
-    return {"out_shape": tuple(out.shape), "weights_shape": tuple(weights.shape)}
+    # Tensors, not just their shapes: a point must never be earned by output anyone could write down.
+    return {"out": out, "weights": weights}
 
 
 def attention_values(m):
@@ -315,8 +321,16 @@ def multi_head_per_head_mask(m):
     return {"out": out, "weights": weights}
 
 
+def working(call, output):
+    return {"working_call": call, "working": output}
+
+
 def multi_head_bad_head_count(m):
-    return raised("bad_heads", "MultiHeadAttention(30, 7)", lambda: m.MultiHeadAttention(30, 7))
+    valid = fill_parameters(m.MultiHeadAttention(30, 5), seed=29)
+    return {
+        **working("MultiHeadAttention(30, 5) output", valid(randn(1, 4, 30, seed=29))[0]),
+        **raised("bad_heads", "MultiHeadAttention(30, 7)", lambda: m.MultiHeadAttention(30, 7)),
+    }
 
 
 def multi_head_dropout(m):
@@ -350,11 +364,15 @@ def feed_forward_relu(m):
 
 
 def feed_forward_bad_activation(m):
-    return raised(
-        "activation",
-        "FeedForward(30, 43, activation='swish')",
-        lambda: m.FeedForward(30, 43, activation="swish"),
-    )
+    valid = fill_parameters(m.FeedForward(30, 43, activation="relu"), seed=36)
+    return {
+        **working("FeedForward(30, 43, activation='relu') output", valid(randn(1, 4, 30, seed=36))),
+        **raised(
+            "activation",
+            "FeedForward(30, 43, activation='swish')",
+            lambda: m.FeedForward(30, 43, activation="swish"),
+        ),
+    }
 
 
 def feed_forward_dropout(m):
@@ -415,11 +433,15 @@ def embeddings_sinusoidal(m):
 
 
 def embeddings_too_long(m):
-    embeddings = m.Embeddings(97, 30, 23)
+    embeddings = fill_parameters(m.Embeddings(97, 30, 23), seed=57)
+    longest = torch.arange(23).unsqueeze(0)  # exactly max_len: fine
     too_long = torch.zeros(1, 24, dtype=torch.long)
-    return raised(
-        "too_long", "a 24-token input to Embeddings(97, 30, max_len=23)", lambda: embeddings(too_long)
-    )
+    return {
+        **working("a 23-token input to Embeddings(97, 30, max_len=23)", embeddings(longest)),
+        **raised(
+            "too_long", "a 24-token input to Embeddings(97, 30, max_len=23)", lambda: embeddings(too_long)
+        ),
+    }
 
 
 def embeddings_dropout(m):
@@ -472,7 +494,14 @@ def encoder_config(m):
     unsupported = hf.tiny_bert_config()
     unsupported.hidden_act = "gelu_new"
     call = "EncoderConfig.from_hf(a BertConfig with hidden_act='gelu_new')"
-    return {**fields, **raised("unsupported", call, lambda: m.EncoderConfig.from_hf(unsupported))}
+    ids, attention_mask, types = tiny_inputs()
+    encoder = fill_parameters(m.Encoder(ours), seed=67)
+    built = encoder(ids, attention_mask, types).last_hidden_state
+    return {
+        **fields,
+        **working("last hidden state of an Encoder built from that config", built),
+        **raised("unsupported", call, lambda: m.EncoderConfig.from_hf(unsupported)),
+    }
 
 
 def tiny_inputs():
@@ -552,7 +581,10 @@ def encoder_bad_weights(m):
     def transpose(state):
         state[MISSHAPEN] = state[MISSHAPEN].t()
 
+    ids, attention_mask, types = tiny_inputs()
+    intact = m.Encoder.from_hf(hf.tiny_bert())(ids, attention_mask, types).last_hidden_state
     return {
+        **working("last hidden state of from_hf on the intact BertModel", intact),
         **raised(
             "missing",
             f"from_hf on a BertModel without {MISSING!r}",
@@ -586,12 +618,15 @@ CHECKS = (
     Check(
         "attention",
         "shapes",
-        "returns (out, weights) with the documented shapes",
+        "returns (out, weights) with the documented shapes for two leading dimensions",
         2,
         attention_shapes,
         {
-            "out_shape": ("attention output shape", "out is (..., L_q, d_v)"),
-            "weights_shape": ("attention weights shape", "weights are (..., L_q, L_k); is k transposed?"),
+            "out": (
+                "attention output for q, k of shape (2, 3, 4|7, 5), v (2, 3, 7, 6)",
+                "out is (..., L_q, d_v)",
+            ),
+            "weights": ("attention weights for the same", "weights are (..., L_q, L_k); is k transposed?"),
         },
     ),
     Check(

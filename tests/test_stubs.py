@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from kata import COURSE, EXERCISES, REPO, SOLUTIONS, TRACKS, track_folder
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, TRACKS, checks, track_folder
 from kata.loading import load
 from kata.mistakes import CATALOGUE
 from kata.stubs import out_of_date
@@ -88,3 +88,14 @@ def test_each_stub_says_which_exercise_to_write(track, name):
 def test_each_known_mistake_still_applies_to_the_solutions(mistake):
     source = mistake.solution_file.read_text()
     assert mistake.apply(source) != source
+
+
+@pytest.mark.parametrize("track", sorted(checks.TRACK_CHECKS))
+def test_the_grader_points_add_up_per_exercise_and_to_100(track):
+    per_group = {group: 0 for group in checks.GROUPS}
+    for check in checks.TRACK_CHECKS[track]:
+        per_group[check.group] += check.points
+    assert per_group == checks.POINTS, f"{track} track: the checks' points per exercise {per_group} != POINTS"
+    assert sum(checks.POINTS.values()) == 100
+    names = [check.name for check in checks.TRACK_CHECKS[track]]
+    assert len(names) == len(set(names)), f"{track} track: two checks share a name"
