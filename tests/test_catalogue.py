@@ -46,27 +46,31 @@ def test_the_exercise_tests_catch_the_known_mistake(pytester, mistake):
 
 
 @pytest.mark.catalogue
-@pytest.mark.parametrize(
-    "mistake", [m for m in CATALOGUE if m.track == "torch"], ids=lambda mistake: f"grader-{mistake.test_id}"
-)
+@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda mistake: f"grader-{mistake.test_id}")
 def test_the_grader_fails_and_names_the_known_mistake(mistake):
     """The grader's checks fail the mistake and its diagnosis names it. The probes run here,
     in-process, on our own variant: a child would only carry these outputs over (that part
     is proven by tests/test_grader.py's adversarial submissions)."""
-    from kata import checks, grading, wire
+    from kata import SOLUTIONS, checks, grading, track_folder, wire
+    from kata.as_torch import as_torch
     from kata.diagnosis import variant_folder
     from kata.loading import load
 
+    track = mistake.track
     failures = []
-    for check in checks.CHECKS:
+    for check in checks.TRACK_CHECKS[track]:
         if check.group != mistake.exercise:
             continue
         try:
-            outputs = check.probe(load(check.group, variant_folder(mistake)))
+            module = load(check.group, variant_folder(mistake), reference=track_folder(SOLUTIONS, track))
+            outputs = check.probe(as_torch(module) if track == "numpy" else module)
         except Exception as error:  # reported by a child as its type and message
-            result = grading.error_result(check, {"type": type(error).__name__, "message": str(error)[:500]})
+            reported = {"type": type(error).__name__, "message": str(error)[:500]}
+            result = grading.error_result(check, reported, track)
         else:
-            result = grading.verdict(check, {key: wire.encode(value) for key, value in outputs.items()})
+            result = grading.verdict(
+                check, {key: wire.encode(value) for key, value in outputs.items()}, track
+            )
         if not result.passed:
             failures.append(f"{check.name}: {result.message}")
     assert failures, f"no grader check of {mistake.exercise} fails for the known mistake {mistake.name!r}"
