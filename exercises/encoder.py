@@ -94,6 +94,11 @@ class EncoderConfig:
     def from_hf(cls, bert_config):
         """Read an EncoderConfig off a Hugging Face `BertConfig`.
 
+        Sizes from hidden_size, num_attention_heads, num_hidden_layers, intermediate_size,
+        max_position_embeddings and type_vocab_size; eps from layer_norm_eps; activation
+        from hidden_act; dropout from hidden_dropout_prob (BERT's attention dropout,
+        attention_probs_dropout_prob, is the same 0.1).
+
         Raises ValueError for what this encoder does not implement (an activation
         other than exact "gelu" or "relu", or relative position embeddings).
         """

@@ -68,7 +68,7 @@ class Check:
 
 
 def likely(hint):
-    return f"\n  Likely mistake: {hint}" if hint else ""
+    return f"\n  Where to look: {hint}" if hint else ""
 
 
 def describe_difference(value, reference):

@@ -68,6 +68,8 @@ class GroupResult:
     @property
     def status(self):
         kinds = {result.kind for result in self.results}
+        if kinds == {"skipped"}:
+            return "not graded"
         if "timeout" in kinds:
             return "timed out"
         if "crashed" in kinds:
@@ -324,14 +326,16 @@ def judge_group(group, group_checks_, records, returncode, timed_out, limits, tr
         ended = f"crashed: the process exited (code {returncode}) before reporting; did the submission call os._exit()?"
     else:
         ended = ""
-    result.problem = ended
     import_error = records.get("import_error", {}).get("error")
     if import_error is not None and not isinstance(import_error, dict):
         import_error = {"type": "an unreadable error", "message": str(import_error)[:500]}
+    if import_error and not timed_out and not (returncode or 0) < 0:
+        ended = ""  # the child stops after reporting an import error: that is no crash of its own
+    result.problem = ended
     for check in group_checks_:
         record = records.get(check.name)
         if import_error:
-            kind = "crashed" if import_error.get("type") == "SystemExit" else "wrong"
+            kind = "crashed"  # the module cannot even be imported: nothing of it runs
             result.results.append(CheckResult(check, False, describe_import_error(import_error, group), kind))
         elif record is None:
             kind = "timeout" if timed_out else "crashed"
@@ -368,7 +372,10 @@ def verdict(check, encoded, track="torch"):
         check.verdict(actual, expected)
     except Mismatch as mismatch:
         diagnosis = explain(diagnose_check(check, mismatch, track))
-        return CheckResult(check, False, str(mismatch) + diagnosis, "wrong")
+        message = str(mismatch)
+        if diagnosis:  # specific: the generic "Where to look" would only distract from it
+            message = "\n".join(line for line in message.splitlines() if "Where to look:" not in line)
+        return CheckResult(check, False, message + diagnosis, "wrong")
     except Exception as error:  # noqa: BLE001  (the records are untrusted data: any nonsense is wrong)
         return CheckResult(check, False, f"unreadable output ({type(error).__name__}: {error})", "wrong")
     return CheckResult(check, True, "", "passed")

@@ -97,7 +97,8 @@ HINTS = {
         "embeddings, then each layer in turn, keeping every x (the embeddings' too: num_layers "
         "+ 1 of them) and every layer's weights. EncoderConfig.from_hf reads the sizes off the "
         "BertConfig: hidden_size, num_attention_heads, num_hidden_layers, intermediate_size, "
-        "max_position_embeddings, type_vocab_size, layer_norm_eps, hidden_act.",
+        "max_position_embeddings, type_vocab_size, layer_norm_eps, hidden_act, and dropout from "
+        "hidden_dropout_prob.",
         "Loading: print a BertModel's state_dict() keys next to your Encoder's and pair them up "
         "(hf_weight_names' docstring lists the pairs of a layer; weight and bias each). from_hf "
         "builds an Encoder from EncoderConfig.from_hf(bert.config), looks up each of its "

@@ -65,9 +65,18 @@ def load_stack(folder):
     return load(COURSE[-1], folder, reference=folder)
 
 
+class _KataModule(types.ModuleType):
+    """A loaded module whose repr names no folder: hypothesis prints its tests' arguments,
+    and a learner should not be shown the way to solutions/."""
+
+    def __repr__(self):
+        return f"<module {self.__name__.rsplit('.', 1)[-1]}>"
+
+
 def _exec_module(qualified_name, source):
     spec = importlib.util.spec_from_file_location(qualified_name, source)
     module = importlib.util.module_from_spec(spec)
+    module.__class__ = _KataModule
     sys.modules[qualified_name] = module
     try:
         spec.loader.exec_module(module)

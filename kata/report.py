@@ -63,9 +63,12 @@ def next_step(report):
         track_option = " --track numpy" if report.track == "numpy" else ""
         lines.append(f"  See every failing test: pytest tests/test_{module}.py{track_option}")
         return "\n".join(lines)
-    skipped = [r for group in report.groups for r in group.results if r.kind == "skipped"]
-    if skipped:
-        return f"Everything graded passed. Not graded: {skipped[0].message}"
+    not_graded = [group for group in report.groups if group.status == "not graded"]
+    if not_graded:
+        names = ", ".join(group.group for group in not_graded)
+        reason = not_graded[0].results[0].message
+        why = "" if "--only" in reason else f" ({reason})"
+        return f"Everything graded passes. Not graded in this run: {names}{why}."
     return "All done: every check passes, and your encoder reproduces pretrained BERT. Well done!"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import settings
+from hypothesis import Phase, settings
 from threadpoolctl import threadpool_limits
 
 from kata import COURSE, EXERCISES, REPO, SOLUTIONS, hf, track_folder
@@ -26,7 +26,15 @@ from kata.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained
 pytest_plugins = ["pytester"]  # the catalogue runs these tests against known-wrong code
 
 # Derandomized, so a learner sees the same failing example on every run.
-settings.register_profile("kata", max_examples=25, deadline=None, derandomize=True, database=None)
+# Without the explain phase, which prints lines of the kata's own code that mean nothing to a learner.
+settings.register_profile(
+    "kata",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[phase for phase in Phase if phase is not Phase.explain],
+)
 settings.load_profile("kata")
 
 
@@ -65,6 +73,8 @@ def pytest_collection_modifyitems(config, items):
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+    # In course order, so the first failures on screen belong to the first unfinished exercise.
+    items.sort(key=lambda item: COURSE.index(_exercise_of(item)) if _exercise_of(item) else len(COURSE))
 
 
 class Implementation:
@@ -156,9 +166,12 @@ def _short_report(excinfo):
         return f"not implemented yet: {_shown_path(entry.path)}:{entry.lineno + 1} ({error})", "todo"
     if isinstance(error, ExerciseImportError):
         return f"{_shown_path(error.path)} could not be imported: {str(error).split(': ', 1)[1]}", "broken"
+    notes = "".join(f"\n  {note}" for note in getattr(error, "__notes__", ()))
     if isinstance(error, Mismatch):
-        notes = "".join(f"\n  {note}" for note in getattr(error, "__notes__", ()))
         return f"{error}{notes}", "wrong"
+    if isinstance(error, AssertionError) and str(error).strip():
+        # A test's own assert: its message, without pytest's rewrite of the expression.
+        return f"{str(error).split(chr(10) + 'assert ', 1)[0]}{notes}", "wrong"
     return None, "wrong"
 
 
@@ -172,7 +185,14 @@ def pytest_runtest_makereport(item, call):
             diagnosed[0] += 1
             diagnosis = _diagnosis(item, call.excinfo.value)
             if diagnosis:
-                short = (short or str(report.longrepr)) + diagnosis
+                # The diagnosis is specific; the generic "Where to look" would only distract from it.
+                kept = [
+                    line
+                    for line in (short or str(report.longrepr)).splitlines()
+                    if "Where to look:" not in line
+                ]
+                short = "\n".join(kept) + diagnosis
+                item.config.stash.setdefault(_diagnoses_key, []).append(diagnosis.strip())
         if short:
             report.longrepr = short
         item.config.stash.setdefault(_failures_key, []).append((_exercise_of(item), kind))
@@ -182,6 +202,7 @@ def pytest_runtest_makereport(item, call):
 # Diagnosing reruns the test once per known mistake: the first few failures are the ones read.
 DIAGNOSED_FAILURES = 3
 _diagnosed_key = pytest.StashKey[list]()
+_diagnoses_key = pytest.StashKey[list]()
 
 
 def _diagnosis(item, failure):
@@ -237,16 +258,29 @@ def pytest_report_header(config):
 
 def pytest_terminal_summary(terminalreporter, config):
     failures = config.stash.get(_failures_key, [])
+    folder = _shown_path(_folder_under_test(config))
     failing = [name for name in COURSE if any(exercise == name for exercise, _ in failures)]
+    ran = {_exercise_of(report) for report in terminalreporter.stats.get("passed", [])}
     if not failing:
+        finished = [name for name in COURSE if name in ran]
+        if finished and finished[-1] != COURSE[-1] and not config.getoption("--solutions"):
+            following = COURSE[COURSE.index(finished[-1]) + 1]
+            terminalreporter.write_sep("-", "next step")
+            terminalreporter.write_line(
+                f"Every test that ran passes. Next: exercise {COURSE.index(following) + 1}, "
+                f"{folder}/{following}.py: pytest tests/test_{following}.py{_track_option(config)}"
+            )
         return
     first = failing[0]
     kinds = {kind for exercise, kind in failures if exercise == first}
     count = sum(exercise == first for exercise, _ in failures)
-    folder = _shown_path(_folder_under_test(config))
     state = "not started yet" if kinds == {"todo"} else "in progress"
+    tests = "tests fails" if count == 1 else "tests fail"
     terminalreporter.write_sep("-", "next step")
     terminalreporter.write_line(
         f"Exercise {COURSE.index(first) + 1} of {len(COURSE)}, {folder}/{first}.py, is {state}: "
-        f"{count} of its checks fail. Work on it with: pytest tests/test_{first}.py{_track_option(config)}"
+        f"{count} of its {tests}. Work on it with: pytest tests/test_{first}.py{_track_option(config)}"
     )
+    diagnoses = config.stash.get(_diagnoses_key, [])
+    if diagnoses:
+        terminalreporter.write_line(f"Fix this first: {diagnoses[0].removeprefix('Diagnosis: ')}")

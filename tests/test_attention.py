@@ -193,7 +193,7 @@ def test_a_query_that_may_attend_to_nothing_gets_no_nan(attention):
         nan_count = int(torch.isnan(tensor).sum())
         assert nan_count == 0, (
             f"{name}: {nan_count} NaN value(s) for a query whose keys are all hidden. "
-            "Likely mistake: filling hidden scores with -inf makes softmax compute 0/0; "
+            "Where to look: filling hidden scores with -inf makes softmax compute 0/0; "
             "use torch.finfo(scores.dtype).min"
         )
 
@@ -216,7 +216,7 @@ def test_dropout_zeroes_some_weights_and_rescales_the_rest(attention):
     dropped = weights == 0
     assert 0.2 < dropped.float().mean() < 0.8, (
         f"with dropout_p=0.5 about half the weights should be zero, got {dropped.float().mean():.0%}. "
-        "Likely mistake: dropout_p is not applied to the weights (F.dropout(weights, p=dropout_p))"
+        "Where to look: dropout_p is not applied to the weights (F.dropout(weights, p=dropout_p))"
     )
     expect_close(
         weights[~dropped],
@@ -237,6 +237,6 @@ def test_gradients_flow_to_queries_keys_and_values(attention):
     out.square().sum().backward()
     for name, tensor in (("q", q), ("k", k), ("v", v)):
         assert tensor.grad is not None and tensor.grad.abs().sum() > 0, (
-            f"no gradient reached {name}. Likely mistake: a .detach(), torch.no_grad() "
+            f"no gradient reached {name}. Where to look: a .detach(), torch.no_grad() "
             "or a conversion to NumPy inside scaled_dot_product_attention"
         )

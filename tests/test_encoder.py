@@ -67,14 +67,14 @@ def copy_parameters(source, target, what):
     missing, extra = sorted(theirs.keys() - ours.keys()), sorted(ours.keys() - theirs.keys())
     assert not missing and not extra, (
         f"{what}: the parameter names differ from the reference's: missing {missing}, unexpected {extra}. "
-        "Likely mistake: the sub-modules must have the documented names "
+        "Where to look: the sub-modules must have the documented names "
         "(EncoderLayer: self_attn, ffn, norm1, norm2; Encoder: embeddings, layers)"
     )
     with torch.no_grad():
         for name, parameter in ours.items():
             assert parameter.shape == theirs[name].shape, (
                 f"{what}: parameter {name} has shape {tuple(parameter.shape)}, "
-                f"expected {tuple(theirs[name].shape)}. Likely mistake: sizes passed to the wrong argument"
+                f"expected {tuple(theirs[name].shape)}. Where to look: sizes passed to the wrong argument"
             )
             parameter.copy_(theirs[name])
     return target
@@ -120,7 +120,7 @@ def load_bert_layer(layer, bert_layer):
         for our_name, their_name in BERT_LAYER_NAMES.items():
             for kind in ("weight", "bias"):
                 assert f"{our_name}.{kind}" in ours, (
-                    f"EncoderLayer has no parameter {our_name}.{kind}. Likely mistake: the sub-modules "
+                    f"EncoderLayer has no parameter {our_name}.{kind}. Where to look: the sub-modules "
                     "must be called self_attn (MultiHeadAttention), ffn (FeedForward), norm1 and norm2 (LayerNorm)"
                 )
                 ours[f"{our_name}.{kind}"].copy_(theirs[f"{their_name}.{kind}"])
@@ -147,7 +147,7 @@ def expect_eval_mode(model, what):
     training = [name or "(the encoder itself)" for name, module in model.named_modules() if module.training]
     assert not training, (
         f"{what} is in train mode ({len(training)} modules, such as {', '.join(training[:3])}) although "
-        "the model it was loaded from is in eval mode, so dropout changes its outputs. Likely mistake: "
+        "the model it was loaded from is in eval mode, so dropout changes its outputs. Where to look: "
         "a new nn.Module starts in train mode; return encoder.train(model.training)"
     )
 
@@ -164,7 +164,7 @@ def expect_matches_bert(output, bert_output, attention_mask, model, atol=WHOLE_M
         assert isinstance(value, tuple) and len(value) == count, (
             f"{model}: {field} should be a tuple of {count} tensors, got "
             f"{type(value).__name__} of length {len(value) if hasattr(value, '__len__') else '?'}. "
-            "Likely mistake: hidden_states holds the embeddings' output and then every layer's output; "
+            "Where to look: hidden_states holds the embeddings' output and then every layer's output; "
             "attentions holds every layer's weights"
         )
     real_tokens = keep[:, :, None]  # (B, L, 1)
@@ -183,9 +183,9 @@ def expect_matches_bert(output, bert_output, attention_mask, model, atol=WHOLE_M
             output.attentions[i - 1],
             bert_output.attentions[i - 1],
             atol=atol,
-            what=f"{model}: attentions[{i - 1}], the weights of layer {i} of {num_layers} "
+            what=f"{model}: attentions[{i - 1}], the weights of layers[{i - 1}] (of {num_layers}) "
             "(real queries x real keys; everything before it matches BERT)",
-            hint=f"check the weights loaded into layer {i - 1}'s q_proj and k_proj (attention.self.query "
+            hint=f"check the weights loaded into layers[{i - 1}]'s q_proj and k_proj (attention.self.query "
             "and attention.self.key), and that attention_mask becomes a key mask of shape (B, 1, 1, L): "
             "padding hides keys, not queries",
             where=real_pairs,
@@ -194,9 +194,9 @@ def expect_matches_bert(output, bert_output, attention_mask, model, atol=WHOLE_M
             output.hidden_states[i],
             bert_output.hidden_states[i],
             atol=atol,
-            what=f"{model}: hidden_states[{i}], the output of layer {i} of {num_layers} "
+            what=f"{model}: hidden_states[{i}], the output of layers[{i - 1}] (of {num_layers}) "
             "(real tokens only; everything before it matches BERT)",
-            hint=f"in layer {i - 1}: BERT is post-norm, x = norm1(x + attention), then norm2(x + ffn(x)); "
+            hint=f"in layers[{i - 1}]: BERT is post-norm, x = norm1(x + attention), then norm2(x + ffn(x)); "
             "norm1 is attention.output.LayerNorm, norm2 is output.LayerNorm, v_proj is "
             "attention.self.value and out_proj is attention.output.dense",
             where=real_tokens,
@@ -217,7 +217,7 @@ def test_layer_has_the_documented_sub_modules(encoder):
         child = getattr(layer, name, None)
         assert type(child).__name__ == class_name, (
             f"EncoderLayer.{name} should be a {class_name}, got {type(child).__name__}. "
-            f"Likely mistake: create self.{name} = {class_name}(...) in __init__, from the earlier exercises"
+            f"Where to look: create self.{name} = {class_name}(...) in __init__, from the earlier exercises"
         )
 
 
@@ -401,7 +401,7 @@ def test_gradients_reach_every_parameter_of_the_layer(encoder, norm_first):
     out.square().sum().backward()
     for name, parameter in layer.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, (
-            f"no gradient reached EncoderLayer parameter {name}. Likely mistake: a sub-module that "
+            f"no gradient reached EncoderLayer parameter {name}. Where to look: a sub-module that "
             "forward never uses, or a .detach() / torch.no_grad() inside forward"
         )
 
@@ -438,7 +438,7 @@ def test_dropout_reaches_attention_and_feed_forward_in_training(encoder):
         changed = (layer(x, mask)[0] - expected_out).abs().max()
         assert changed > 1e-3, (
             f"with dropout=0.5 and layer.{part} in train mode the output does not change. "
-            f"Likely mistake: dropout is not passed on to {part} "
+            f"Where to look: dropout is not passed on to {part} "
             "(MultiHeadAttention(..., dropout=dropout), FeedForward(..., dropout=dropout))"
         )
     layer.train()
@@ -447,7 +447,7 @@ def test_dropout_reaches_attention_and_feed_forward_in_training(encoder):
     second, _ = layer(x, mask)
     assert (first - second).abs().max() > 1e-3, (
         "in train mode with dropout=0.5 two calls give the same output. "
-        "Likely mistake: dropout is not passed on to self_attn and ffn"
+        "Where to look: dropout is not passed on to self_attn and ffn"
     )
 
 
@@ -458,6 +458,7 @@ def test_config_from_hf_reads_every_size_and_choice(encoder, tiny_bert_config):
     relu_config = copy.deepcopy(tiny_bert_config)
     relu_config.hidden_act = "relu"
     relu_config.layer_norm_eps = 1e-7
+    relu_config.hidden_dropout_prob = 0.25  # BERT's dropout after each sub-layer and the embeddings
     for bert_config in (tiny_bert_config, relu_config):
         config = encoder.EncoderConfig.from_hf(bert_config)
         for field, hf_field in (
@@ -470,11 +471,12 @@ def test_config_from_hf_reads_every_size_and_choice(encoder, tiny_bert_config):
             ("type_vocab_size", "type_vocab_size"),
             ("eps", "layer_norm_eps"),
             ("activation", "hidden_act"),
+            ("dropout", "hidden_dropout_prob"),
         ):
             actual, expected = getattr(config, field), getattr(bert_config, hf_field)
             assert actual == expected, (
                 f"EncoderConfig.from_hf gave {field}={actual!r}, expected {expected!r}. "
-                f"Likely mistake: {field} should be read from BertConfig.{hf_field}"
+                f"Where to look: {field} should be read from BertConfig.{hf_field}"
             )
         assert config.norm_first is False and config.positional == "learned", (
             f"EncoderConfig.from_hf gave norm_first={config.norm_first!r}, positional={config.positional!r}: "
@@ -507,7 +509,7 @@ def test_weight_names_cover_every_parameter_of_an_encoder(encoder, reference_enc
     missing, extra = sorted(parameters - names.keys()), sorted(names.keys() - parameters)
     assert not missing and not extra, (
         f"hf_weight_names({num_layers}) does not cover an Encoder's parameters: missing {missing}, "
-        f"not parameters of Encoder {extra}. Likely mistake: every layer needs weight and bias of "
+        f"not parameters of Encoder {extra}. Where to look: every layer needs weight and bias of "
         "q_proj, k_proj, v_proj, out_proj, norm1, ffn.linear1, ffn.linear2, norm2; "
         "the embeddings need their three tables and norm.weight, norm.bias"
     )
@@ -519,7 +521,7 @@ def test_every_weight_name_exists_in_a_bert_model(encoder, tiny_bert):
     missing = sorted(name for name in names.values() if name not in theirs)
     assert not missing, (
         f"hf_weight_names names weights that a BertModel does not have: {missing}. "
-        "Likely mistake: a typo; print(BertModel(...).state_dict().keys()) to see the names"
+        "Where to look: a typo; print(BertModel(...).state_dict().keys()) to see the names"
     )
     used = list(names.values())
     repeated = sorted({name for name in used if used.count(name) > 1})
@@ -528,7 +530,7 @@ def test_every_weight_name_exists_in_a_bert_model(encoder, tiny_bert):
     )
     unused = sorted(name for name in theirs if name not in used and not name.startswith("pooler."))
     assert not unused, (
-        f"hf_weight_names leaves BERT weights unused: {unused}. Likely mistake: only the pooler is left out"
+        f"hf_weight_names leaves BERT weights unused: {unused}. Where to look: only the pooler is left out"
     )
 
 
@@ -542,7 +544,7 @@ def test_weight_names_pair_each_parameter_with_the_same_bert_weight(encoder, ref
     assert not wrong, (
         "hf_weight_names pairs these parameters with the wrong BERT weight: "
         + "; ".join(wrong)
-        + ". Likely mistake: query/key/value live in attention.self; norm1 (around the attention) "
+        + ". Where to look: query/key/value live in attention.self; norm1 (around the attention) "
         "is attention.output.LayerNorm, norm2 (around the feed-forward) is output.LayerNorm"
     )
 
@@ -553,20 +555,20 @@ def test_weight_names_pair_each_parameter_with_the_same_bert_weight(encoder, ref
 def test_encoder_has_embeddings_and_a_module_list_of_distinct_layers(encoder):
     model = encoder.Encoder(small_config(encoder))
     assert type(getattr(model, "embeddings", None)).__name__ == "Embeddings", (
-        "Encoder.embeddings should be an Embeddings (exercise 5). Likely mistake: a different attribute name"
+        "Encoder.embeddings should be an Embeddings (exercise 5). Where to look: a different attribute name"
     )
     layers = getattr(model, "layers", None)
     assert isinstance(layers, nn.ModuleList) and len(layers) == 3, (
         f"Encoder.layers should be an nn.ModuleList of num_layers=3 EncoderLayer, got {type(layers).__name__}"
         f"{f' of length {len(layers)}' if hasattr(layers, '__len__') else ''}. "
-        "Likely mistake: a plain Python list hides the layers' parameters from PyTorch"
+        "Where to look: a plain Python list hides the layers' parameters from PyTorch"
     )
     assert all(isinstance(layer, encoder.EncoderLayer) for layer in layers), (
         "every entry of Encoder.layers should be an EncoderLayer"
     )
     assert len({id(layer) for layer in layers}) == len(layers), (
         "Encoder.layers holds the same EncoderLayer several times. "
-        "Likely mistake: nn.ModuleList([layer] * n) repeats one layer; build a new one per position"
+        "Where to look: nn.ModuleList([layer] * n) repeats one layer; build a new one per position"
     )
 
 
@@ -581,7 +583,7 @@ def test_encoder_returns_every_hidden_state_and_attention_map_with_the_documente
         assert isinstance(value, tuple) and len(value) == count, (
             f"Encoder output {field} should be a tuple of {count} tensors for num_layers=3, got "
             f"{type(value).__name__} of length {len(value) if hasattr(value, '__len__') else '?'}. "
-            "Likely mistake: hidden_states starts with the embeddings' output, then one per layer"
+            "Where to look: hidden_states starts with the embeddings' output, then one per layer"
         )
     for i, hidden in enumerate(output.hidden_states):
         expect_shape(hidden, (2, 7, 20), f"Encoder output hidden_states[{i}]")
@@ -685,8 +687,8 @@ def test_padding_does_not_change_the_vectors_of_real_tokens(encoder):
             atol=WHOLE_MODEL,
             what=f"Encoder output of batch row {row} run alone ({length} tokens) against the same row "
             "in the padded batch",
-            hint="padded tokens must be hidden as keys from every query: "
-            "mask = attention_mask.bool()[:, None, None, :]",
+            hint="padded tokens must be hidden as keys from every query: the mask must broadcast "
+            "over heads and queries, and hide the key axis",
         )
 
 
@@ -735,7 +737,7 @@ def test_from_hf_accepts_a_model_whose_bert_attribute_is_a_bert_model(
         model = encoder.Encoder.from_hf(masked_lm)
     except KeyError as error:
         raise AssertionError(
-            f"Encoder.from_hf(BertForMaskedLM) raised KeyError: {error}. Likely mistake: a model with a task "
+            f"Encoder.from_hf(BertForMaskedLM) raised KeyError: {error}. Where to look: a model with a task "
             "head keeps its BertModel in .bert (weights named bert.encoder...); use getattr(model, 'bert', model)"
         ) from None
     expect_eval_mode(model, "Encoder.from_hf(BertForMaskedLM)")
@@ -753,7 +755,7 @@ def test_from_hf_ignores_the_pooler(encoder, reference_encoder, tiny_bert):
     expected = set(dict(reference_encoder.Encoder.from_hf(tiny_bert).named_parameters()))
     assert names == expected, (
         f"Encoder.from_hf(tiny_bert) has parameters {sorted(names - expected)} it should not have "
-        f"and lacks {sorted(expected - names)}. Likely mistake: the pooler (and any task head) is "
+        f"and lacks {sorted(expected - names)}. Where to look: the pooler (and any task head) is "
         "not part of the encoder; copy only the weights hf_weight_names lists"
     )
 
@@ -796,7 +798,7 @@ def test_from_hf_keeps_the_models_mode(encoder, tiny_bert):
     model = encoder.Encoder.from_hf(training_bert)
     assert model.training, (
         "Encoder.from_hf(a model in train mode) returned an encoder in eval mode. "
-        "Likely mistake: return encoder.train(model.training), not encoder.eval()"
+        "Where to look: return encoder.train(model.training), not encoder.eval()"
     )
 
 
@@ -870,8 +872,8 @@ def test_a_sentence_pair_run_alone_gives_the_same_vectors_as_in_the_padded_batch
                 atol=WHOLE_MODEL,
                 what=f"hidden_states[{i}] of sentence pair {row} run alone ({length} tokens) against the "
                 "same pair in the padded batch",
-                hint="padded tokens must be hidden as keys from every query: "
-                "mask = attention_mask.bool()[:, None, None, :]",
+                hint="padded tokens must be hidden as keys from every query: the mask must broadcast "
+                "over heads and queries, and hide the key axis",
             )
 
 

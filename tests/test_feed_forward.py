@@ -55,13 +55,13 @@ def set_weights(ffn, weights):
             layer = getattr(ffn, layer_name, None)
             assert isinstance(layer, nn.Linear), (
                 f"FeedForward has no nn.Linear called {layer_name!r}. "
-                "Likely mistake: the sub-modules must be named linear1 (D -> F) and linear2 (F -> D)"
+                "Where to look: the sub-modules must be named linear1 (D -> F) and linear2 (F -> D)"
             )
             parameter = getattr(layer, parameter_name)
             shape = None if parameter is None else tuple(parameter.shape)
             assert shape == tuple(value.shape), (
                 f"FeedForward.{name} has shape {shape}, expected {tuple(value.shape)}. "
-                "Likely mistake: linear1 = nn.Linear(d_model, d_ff), linear2 = nn.Linear(d_ff, d_model), both with a bias"
+                "Where to look: linear1 = nn.Linear(d_model, d_ff), linear2 = nn.Linear(d_ff, d_model), both with a bias"
             )
             parameter.copy_(value)
     return ffn
@@ -99,7 +99,7 @@ def test_gelu_keeps_the_shape_and_dtype_of_its_input(feed_forward, shape, dtype)
     expect_shape(out, shape, f"gelu of a {dtype} tensor of shape {shape}", hint="gelu works element-wise")
     assert out.dtype == dtype, (
         f"gelu of a {dtype} tensor returned {out.dtype}. "
-        "Likely mistake: a constant built as a float32 tensor; use math.sqrt(2.0), a Python float"
+        "Where to look: a constant built as a float32 tensor; use math.sqrt(2.0), a Python float"
     )
 
 
@@ -155,14 +155,14 @@ def test_has_linear1_from_d_model_to_d_ff_and_linear2_back(feed_forward, d_model
         assert isinstance(layer, nn.Linear), (
             f"FeedForward({d_model}, {d_ff}) has no nn.Linear sub-module called {name!r} "
             f"(it has {[child for child, _ in ffn.named_children()]}). "
-            "Likely mistake: name them linear1 and linear2, as the SPEC says (loading BERT relies on it)"
+            "Where to look: name them linear1 and linear2, as the SPEC says (loading BERT relies on it)"
         )
         assert (layer.in_features, layer.out_features) == (in_features, out_features), (
             f"FeedForward(d_model={d_model}, d_ff={d_ff}).{name} is nn.Linear({layer.in_features}, "
-            f"{layer.out_features}), expected nn.Linear({in_features}, {out_features}). Likely mistake: "
+            f"{layer.out_features}), expected nn.Linear({in_features}, {out_features}). Where to look: "
             "nn.Linear takes (in_features, out_features); linear1 widens D -> F, linear2 narrows F -> D"
         )
-        assert layer.bias is not None, f"FeedForward.{name} has no bias. Likely mistake: bias=False"
+        assert layer.bias is not None, f"FeedForward.{name} has no bias. Where to look: bias=False"
 
 
 @pytest.mark.parametrize("activation", ["gelu", "relu"])
@@ -266,7 +266,7 @@ def test_dropout_changes_the_output_in_training_mode(feed_forward):
     first, second = ffn(x), ffn(x)
     assert not torch.equal(first, second), (
         "FeedForward(7, 11, dropout=0.5) in training mode gave the same output twice. "
-        "Likely mistake: the dropout argument is ignored; keep an nn.Dropout(dropout) and apply it to the output"
+        "Where to look: the dropout argument is ignored; keep an nn.Dropout(dropout) and apply it to the output"
     )
 
 
@@ -282,7 +282,7 @@ def test_dropout_zeroes_some_outputs_and_rescales_the_rest(feed_forward):
     fraction = dropped.float().mean().item()
     assert 0.2 < fraction < 0.8, (
         f"with dropout=0.5 about half the outputs should be exactly zero, got {fraction:.0%}. "
-        "Likely mistake: dropout goes on the output, dropout(linear2(hidden)), where BERT's BertOutput has it, "
+        "Where to look: dropout goes on the output, dropout(linear2(hidden)), where BERT's BertOutput has it, "
         "not on the hidden layer"
     )
     expect_close(
@@ -320,9 +320,9 @@ def test_gradients_reach_every_parameter_and_the_input(feed_forward, activation)
         assert name in parameters, f"FeedForward has no parameter {name!r}; it has {sorted(parameters)}"
     for name, parameter in parameters.items():
         assert got_gradient(parameter), (
-            f"no gradient reached FeedForward.{name}. Likely mistake: a .detach(), torch.no_grad(), "
+            f"no gradient reached FeedForward.{name}. Where to look: a .detach(), torch.no_grad(), "
             "or a layer built but never used in forward"
         )
     assert got_gradient(x), (
-        "no gradient reached the input. Likely mistake: a .detach() or torch.no_grad() in forward"
+        "no gradient reached the input. Where to look: a .detach() or torch.no_grad() in forward"
     )

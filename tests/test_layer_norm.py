@@ -62,7 +62,7 @@ def set_parameters(norm, weight, bias):
             assert shape == tuple(value.shape), (
                 f"LayerNorm.{name} should be a parameter of shape {tuple(value.shape)}, got "
                 f"{shape if shape is not None else repr(parameter)}. "
-                "Likely mistake: name them weight and bias, each nn.Parameter of shape (d_model,)"
+                "Where to look: name them weight and bias, each nn.Parameter of shape (d_model,)"
             )
             parameter.copy_(value)
     return norm
@@ -200,7 +200,7 @@ def test_gradients_reach_the_input_weight_and_bias(layer_norm):
     layer_norm.layer_norm(x, weight, bias, 1e-5).pow(3).sum().backward()
     for name, tensor in (("x", x), ("weight", weight), ("bias", bias)):
         assert got_gradient(tensor), (
-            f"no gradient reached {name} of layer_norm. Likely mistake: a .detach(), torch.no_grad(), "
+            f"no gradient reached {name} of layer_norm. Where to look: a .detach(), torch.no_grad(), "
             "or a conversion to NumPy inside layer_norm"
         )
 
@@ -213,7 +213,7 @@ def test_layer_norm_module_has_trainable_weight_and_bias_of_shape_d(layer_norm):
     parameters = dict(norm.named_parameters())
     assert set(parameters) == {"weight", "bias"}, (
         f"LayerNorm(7) has the parameters {sorted(parameters)}, expected exactly ['bias', 'weight']. "
-        "Likely mistake: wrap them in nn.Parameter (a plain tensor attribute is not a parameter), "
+        "Where to look: wrap them in nn.Parameter (a plain tensor attribute is not a parameter), "
         "and name them weight and bias (loading BERT relies on it)"
     )
     for name, parameter in parameters.items():
@@ -221,7 +221,7 @@ def test_layer_norm_module_has_trainable_weight_and_bias_of_shape_d(layer_norm):
             parameter, (7,), f"LayerNorm(7).{name}", hint="one scale and one shift per feature: (d_model,)"
         )
         assert isinstance(parameter, nn.Parameter) and parameter.requires_grad, (
-            f"LayerNorm.{name} is not a trainable nn.Parameter. Likely mistake: requires_grad=False"
+            f"LayerNorm.{name} is not a trainable nn.Parameter. Where to look: requires_grad=False"
         )
 
 
@@ -312,9 +312,9 @@ def test_gradients_reach_the_layer_norm_module_weight_and_bias(layer_norm):
     norm(random_input((3, 5, 7), seed=11)).pow(3).sum().backward()
     for name, parameter in norm.named_parameters():
         assert got_gradient(parameter), (
-            f"no gradient reached LayerNorm.{name}. Likely mistake: forward does not use self.{name}, "
+            f"no gradient reached LayerNorm.{name}. Where to look: forward does not use self.{name}, "
             "or uses it under torch.no_grad() or .detach()"
         )
     assert {name for name, _ in norm.named_parameters()} == {"weight", "bias"}, (
-        "LayerNorm should have the parameters weight and bias. Likely mistake: wrap them in nn.Parameter"
+        "LayerNorm should have the parameters weight and bias. Where to look: wrap them in nn.Parameter"
     )

@@ -84,7 +84,7 @@ def check_projections(module, d_model):
         else:
             continue
         raise AssertionError(
-            f"MultiHeadAttention({d_model}, ...) {problem}. Likely mistake: create four sub-modules "
+            f"MultiHeadAttention({d_model}, ...) {problem}. Where to look: create four sub-modules "
             "q_proj, k_proj, v_proj and out_proj in __init__, each nn.Linear(d_model, d_model); "
             "all heads share them, split_heads cuts their output into heads"
         )
@@ -459,7 +459,7 @@ def test_dropout_in_training_changes_the_output_from_call_to_call(multi_head):
     second, _ = module(x)
     assert not torch.equal(first, second), (
         "MultiHeadAttention(30, 5, dropout=0.5) in train() gave the same output twice. "
-        "Likely mistake: the dropout argument is ignored; keep nn.Dropout(dropout) in __init__ and "
+        "Where to look: the dropout argument is ignored; keep nn.Dropout(dropout) in __init__ and "
         "use it in forward while self.training"
     )
 
@@ -474,7 +474,7 @@ def test_dropout_in_training_drops_attention_weights_and_rescales_the_rest(multi
     dropped = weights == 0
     assert 0.2 < dropped.float().mean() < 0.8, (
         f"with dropout=0.5 in train() about half the attention weights should be zero, got "
-        f"{dropped.float().mean():.0%}. Likely mistake: pass dropout_p=self.dropout.p to "
+        f"{dropped.float().mean():.0%}. Where to look: pass dropout_p=self.dropout.p to "
         "scaled_dot_product_attention while self.training (BERT drops attention weights)"
     )
     expect_close(
@@ -494,7 +494,7 @@ def test_dropout_in_training_drops_values_of_the_output(multi_head):
     dropped = (out == 0).float().mean()
     assert 0.2 < dropped < 0.8, (
         f"with dropout=0.5 in train() about half the output values should be zero, got {dropped:.0%}. "
-        "Likely mistake: apply the dropout to the output of out_proj too, as BERT does"
+        "Where to look: apply the dropout to the output of out_proj too, as BERT does"
     )
 
 
@@ -530,17 +530,17 @@ def test_gradients_reach_every_parameter_and_the_input(multi_head):
     out, _ = module(x, padding_mask(random_keep(3, 7, seed=13)))
     out.square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0, (
-        "no gradient reached the input x. Likely mistake: a .detach(), torch.no_grad() or a "
+        "no gradient reached the input x. Where to look: a .detach(), torch.no_grad() or a "
         "conversion to NumPy inside MultiHeadAttention.forward"
     )
     for name, parameter in module.named_parameters():
         assert parameter.grad is not None, (
-            f"no gradient reached the parameter {name}. Likely mistake: it is not used in forward, "
+            f"no gradient reached the parameter {name}. Where to look: it is not used in forward, "
             "or its output is detached"
         )
         # The key bias adds the same q . b to every score of a query, which the softmax ignores:
         # its gradient is zero in exact arithmetic, so only its presence is checked.
         if name != "k_proj.bias":
             assert parameter.grad.abs().sum() > 0, (
-                f"the gradient of {name} is all zeros. Likely mistake: it is not used in forward"
+                f"the gradient of {name} is all zeros. Where to look: it is not used in forward"
             )

@@ -87,7 +87,7 @@ def copy_parameters(target, source_parameters):
         for name, value in source_parameters.items():
             assert name in target_parameters, (
                 f"Embeddings has no parameter {name!r} (it has {sorted(target_parameters)}). "
-                "Likely mistake: the sub-modules must be called word_embeddings, position_embeddings, "
+                "Where to look: the sub-modules must be called word_embeddings, position_embeddings, "
                 "token_type_embeddings and norm"
             )
             assert target_parameters[name].shape == value.shape, (
@@ -134,7 +134,7 @@ def test_table_has_shape_max_len_by_d_and_dtype_float32(positional, max_len, d_m
     )
     assert table.dtype == torch.float32, (
         f"sinusoidal position table: dtype is {table.dtype}, expected torch.float32. "
-        "Likely mistake: build the positions and frequencies as float32 tensors "
+        "Where to look: build the positions and frequencies as float32 tensors "
         "(torch.arange(..., dtype=torch.float32))"
     )
 
@@ -172,7 +172,7 @@ def test_every_table_value_lies_between_minus_one_and_one(positional, max_len, d
     assert largest <= 1.0, (
         f"sinusoidal table ({max_len} positions, D={d_model}) holds a value of size {largest:.4g}; "
         "every entry is a sine or a cosine, so it lies in [-1, 1]. "
-        "Likely mistake: adding or scaling the angles instead of taking their sine and cosine"
+        "Where to look: adding or scaling the angles instead of taking their sine and cosine"
     )
 
 
@@ -197,7 +197,7 @@ def check_embedding(module, name, rows, width):
     )
     assert tuple(layer.weight.shape) == (rows, width), (
         f"Embeddings.{name}.weight has shape {tuple(layer.weight.shape)}, expected ({rows}, {width}). "
-        f"Likely mistake: nn.Embedding takes (number of rows, D)"
+        f"Where to look: nn.Embedding takes (number of rows, D)"
     )
 
 
@@ -217,7 +217,7 @@ def test_learned_embeddings_have_the_documented_sub_modules(positional):
         )
     assert getattr(norm, "eps", None) == 1e-7, (
         f"Embeddings.norm.eps is {getattr(norm, 'eps', None)!r}, expected the eps given (1e-07). "
-        "Likely mistake: LayerNorm(d_model) without eps=eps uses LayerNorm's default, not BERT's"
+        "Where to look: LayerNorm(d_model) without eps=eps uses LayerNorm's default, not BERT's"
     )
 
 
@@ -230,12 +230,12 @@ def test_sinusoidal_positions_are_a_fixed_buffer_equal_to_the_table(positional, 
     trained = sorted(name for name in parameters if name.startswith("position_embeddings"))
     assert not trained, (
         "with positional='sinusoidal' the position table must not be trained, yet Embeddings has the "
-        f"parameter(s) {trained}. Likely mistake: use self.register_buffer('position_embeddings', table), "
+        f"parameter(s) {trained}. Where to look: use self.register_buffer('position_embeddings', table), "
         "not nn.Parameter or nn.Embedding"
     )
     assert "position_embeddings" in buffers, (
         f"with positional='sinusoidal' Embeddings should have a buffer 'position_embeddings'; its buffers are "
-        f"{sorted(buffers)}. Likely mistake: a plain attribute is not saved or moved by .to(); "
+        f"{sorted(buffers)}. Where to look: a plain attribute is not saved or moved by .to(); "
         "use self.register_buffer('position_embeddings', table)"
     )
     expect_close(
@@ -356,7 +356,7 @@ def test_the_same_token_at_different_positions_gets_different_vectors(positional
     first, second = divmod(int(distances.argmin()), MAX_LEN)
     assert closest > 1e-3, (
         f"{kind} embeddings: token 5 at positions {first} and {second} got the same vector "
-        f"(distance {closest:.3g}). Likely mistake: every position must get its own row 0 .. L-1 "
+        f"(distance {closest:.3g}). Where to look: every position must get its own row 0 .. L-1 "
         "of the position table (positions start at 0, nothing is clamped or reused)"
     )
 
@@ -369,7 +369,7 @@ def test_token_types_change_the_output(positional, reference_positional):
         difference = (outputs[token_type] - outputs[0]).abs().max().item()
         assert difference > 1e-3, (
             f"embeddings with every token of type {token_type} equal those with type 0 "
-            f"(largest difference {difference:.3g}). Likely mistake: token_type_embeddings(token_type_ids) "
+            f"(largest difference {difference:.3g}). Where to look: token_type_embeddings(token_type_ids) "
             "is not added to the sum"
         )
 
@@ -476,7 +476,7 @@ def test_dropout_is_active_in_train_mode(positional, reference_positional):
     fraction = dropped.float().mean().item()
     assert 0.2 < fraction < 0.8, (
         f"with dropout=0.5 in train mode about half the outputs should be zero, got {fraction:.0%}. "
-        "Likely mistake: the dropout argument is not passed to nn.Dropout, or it is not applied"
+        "Where to look: the dropout argument is not passed to nn.Dropout, or it is not applied"
     )
     expect_close(
         out[~dropped],
@@ -502,7 +502,7 @@ def test_gradients_reach_every_parameter(positional, reference_positional, kind)
     )
     for name, parameter in module.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum().item() > 0, (
-            f"{kind} embeddings: no gradient reached {name}. Likely mistake: a .detach() or "
+            f"{kind} embeddings: no gradient reached {name}. Where to look: a .detach() or "
             "torch.no_grad() in forward, or a sub-module that forward never uses"
         )
 
@@ -515,6 +515,6 @@ def test_the_sinusoidal_table_gets_no_gradient(positional, reference_positional)
     table = dict(module.named_buffers()).get("position_embeddings")
     assert table is not None and not table.requires_grad and table.grad is None, (
         "with positional='sinusoidal' the position table must be a fixed buffer that gets no gradient. "
-        "Likely mistake: nn.Parameter(table) or nn.Embedding instead of "
+        "Where to look: nn.Parameter(table) or nn.Embedding instead of "
         "self.register_buffer('position_embeddings', table)"
     )
