@@ -312,17 +312,23 @@ def test_matches_the_reference_for_any_batch_and_length(
         )
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_output_is_the_norm_of_word_plus_position_plus_token_type(positional, reference_positional, kind):
-    module, expected_module = embeddings_pair(positional, reference_positional, kind, seed=2)
+def oracle_for(expected_module, kind, input_ids, token_type_ids):
+    """The oracle's embeddings with the reference's weights: its learned position table, or
+    the float64 formula's sinusoidal one."""
     if kind == "learned":
         position_table = expected_module.position_embeddings.weight
     else:
         position_table = oracle_table(MAX_LEN, WIDTH).to(torch.float32)
+    return oracle_embeddings(expected_module, position_table, input_ids, token_type_ids)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_output_is_the_norm_of_word_plus_position_plus_token_type(positional, reference_positional, kind):
+    module, expected_module = embeddings_pair(positional, reference_positional, kind, seed=2)
     input_ids, token_type_ids = random_inputs(3, 8, seed=2)
     expect_close(
         module(input_ids, token_type_ids),
-        oracle_embeddings(expected_module, position_table, input_ids, token_type_ids),
+        oracle_for(expected_module, kind, input_ids, token_type_ids),
         atol=ONE_OP,
         what=f"{kind} embeddings output against F.layer_norm(word + position[:L] + token_type)",
         hint="sum the three lookups, then apply self.norm; positions are 0 .. L-1",
@@ -332,14 +338,10 @@ def test_output_is_the_norm_of_word_plus_position_plus_token_type(positional, re
 @pytest.mark.parametrize("kind", KINDS)
 def test_position_zero_uses_row_zero_of_the_position_table(positional, reference_positional, kind):
     module, expected_module = embeddings_pair(positional, reference_positional, kind, seed=3)
-    if kind == "learned":
-        position_table = expected_module.position_embeddings.weight
-    else:
-        position_table = oracle_table(MAX_LEN, WIDTH).to(torch.float32)
     input_ids, token_type_ids = random_inputs(4, 1, seed=3)
     expect_close(
         module(input_ids, token_type_ids),
-        oracle_embeddings(expected_module, position_table, input_ids, token_type_ids),
+        oracle_for(expected_module, kind, input_ids, token_type_ids),
         atol=ONE_OP,
         what=f"{kind} embeddings of a one-token sequence (position 0)",
         hint="positions start at 0: the first token gets row 0 of the position table (torch.arange(L))",
