@@ -45,6 +45,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
 
     Steps:
         1. scores: q @ k.transpose(-2, -1), divided by sqrt(d) where d = q.size(-1).
+           (Dividing q by sqrt(d) before the product gives the same scores.)
         2. If a mask is given, fill the hidden scores (mask False) with
            torch.finfo(scores.dtype).min before the softmax.
         3. weights: softmax over the last axis, then dropout with p=dropout_p.

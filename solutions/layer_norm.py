@@ -48,7 +48,7 @@ def layer_norm(x, weight, bias, eps):
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
     centered = x - mean  # (..., D)
     variance = (centered**2).mean(dim=-1, keepdim=True)  # (..., 1)
-    normalized = centered / torch.sqrt(variance + eps)  # (..., D)
+    normalized = centered * torch.rsqrt(variance + eps)  # (..., D); rsqrt(v) = 1 / sqrt(v)
     return normalized * weight + bias  # (..., D)
     # END SOLUTION
 
