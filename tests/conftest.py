@@ -1,5 +1,5 @@
 """What every test file shares: which implementation is under test, the reference, the
-Hugging Face models to compare against, and failure reports written for a learner.
+Hugging Face models to compare against (live, or recorded), and failure reports written for a learner.
 
     pytest                      tests exercises/ (the learner's code)
     pytest --solutions          tests solutions/ (the reference; everything passes)
@@ -146,6 +146,12 @@ def tiny_bert_config():
 def tiny_bert():
     """A seeded random BertModel in eval mode, every parameter redrawn (kata/hf.py)."""
     return hf.tiny_bert()
+
+
+@pytest.fixture(scope="session")
+def hf_recording():
+    """tiny_bert() recorded for the Hugging Face tests of exercises 2 to 5 (kata/hf.py): no transformers import."""
+    return hf.load_recording()
 
 
 @pytest.fixture(scope="session")

@@ -217,26 +217,28 @@ def test_matches_linear_activation_linear_built_from_torch_functions(
     )
 
 
-def test_matches_hugging_face_bert_intermediate_and_output_dense(feed_forward, tiny_bert_config, tiny_bert):
-    bert_layer = tiny_bert.encoder.layer[0]  # BertIntermediate is dense + GELU; BertOutput.dense is W_2
-    d_model, d_ff = tiny_bert_config.hidden_size, tiny_bert_config.intermediate_size
-    ffn = feed_forward.FeedForward(d_model, d_ff, activation=tiny_bert_config.hidden_act).eval()
+def test_matches_hugging_face_bert_intermediate_and_output_dense(feed_forward, hf_recording):
+    # Hugging Face's output, recorded by kata/hf.py: BertIntermediate (dense + GELU), then BertOutput.dense (W_2).
+    config, bert_weights = hf_recording["config"], hf_recording["weights"]
+    recorded = hf_recording["feed_forward"]
+    d_model, d_ff = config["hidden_size"], config["intermediate_size"]
+    ffn = feed_forward.FeedForward(d_model, d_ff, activation=config["hidden_act"]).eval()
     set_weights(
         ffn,
         {
-            "linear1.weight": bert_layer.intermediate.dense.weight,
-            "linear1.bias": bert_layer.intermediate.dense.bias,
-            "linear2.weight": bert_layer.output.dense.weight,
-            "linear2.bias": bert_layer.output.dense.bias,
+            "linear1.weight": bert_weights["encoder.layer.0.intermediate.dense.weight"],
+            "linear1.bias": bert_weights["encoder.layer.0.intermediate.dense.bias"],
+            "linear2.weight": bert_weights["encoder.layer.0.output.dense.weight"],
+            "linear2.bias": bert_weights["encoder.layer.0.output.dense.bias"],
         },
     )
-    x = random_input((2, 9), d_model, seed=3)
+    # A copy: an implementation that writes into its input must not change the recording.
+    x = recorded["x"].clone()
     with torch.no_grad():
-        expected = bert_layer.output.dense(bert_layer.intermediate(x))
         out = ffn(x)
     expect_close(
         out,
-        expected,
+        recorded["out"],
         atol=ONE_OP,
         what="FeedForward output against Hugging Face BertIntermediate then BertOutput.dense",
         hint="BERT's activation is the exact (erf) GELU: " + GELU_HINT,

@@ -285,21 +285,24 @@ def test_layer_norm_module_matches_torch_layer_norm_with_the_same_weights(layer_
     )
 
 
-def test_layer_norm_module_matches_hugging_face_bert_output(layer_norm, tiny_bert_config, tiny_bert):
-    # BertOutput(hidden, residual) = LayerNorm(dense(hidden) + residual), with BERT's eps 1e-12.
-    bert_output = tiny_bert.encoder.layer[0].output
-    d_model, d_ff = tiny_bert_config.hidden_size, tiny_bert_config.intermediate_size
-    norm = layer_norm.LayerNorm(d_model, eps=tiny_bert_config.layer_norm_eps)
-    set_parameters(norm, bert_output.LayerNorm.weight, bert_output.LayerNorm.bias)
-    generator = torch.Generator().manual_seed(10)
-    hidden = torch.randn(2, 9, d_ff, generator=generator)
-    residual = torch.randn(2, 9, d_model, generator=generator)
+def test_layer_norm_module_matches_hugging_face_bert_output(layer_norm, hf_recording):
+    # BertOutput(hidden, residual) = LayerNorm(dense(hidden) + residual), with BERT's eps 1e-12. Recorded by
+    # kata/hf.py: x is that LayerNorm's input, dense(hidden) + residual, and out is BertOutput's output.
+    config, bert_weights = hf_recording["config"], hf_recording["weights"]
+    recorded = hf_recording["layer_norm"]
+    norm = layer_norm.LayerNorm(config["hidden_size"], eps=config["layer_norm_eps"])
+    set_parameters(
+        norm,
+        bert_weights["encoder.layer.0.output.LayerNorm.weight"],
+        bert_weights["encoder.layer.0.output.LayerNorm.bias"],
+    )
+    # A copy: an implementation that writes into its input must not change the recording.
+    x = recorded["x"].clone()
     with torch.no_grad():
-        expected = bert_output(hidden, residual)
-        out = norm(bert_output.dense(hidden) + residual)
+        out = norm(x)
     expect_close(
         out,
-        expected,
+        recorded["out"],
         atol=ONE_OP,
         what="LayerNorm with BERT's weights against Hugging Face BertOutput (dense, residual, LayerNorm)",
         hint="(x - mean) / sqrt(var + eps) * weight + bias over the last axis, biased variance",

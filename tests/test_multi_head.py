@@ -22,6 +22,14 @@ SHAPES = [
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 
+# Where each projection comes from in Hugging Face's BertModel (layer 0, as kata/hf.py records it).
+HF_PROJECTIONS = {
+    "q_proj": "encoder.layer.0.attention.self.query",
+    "k_proj": "encoder.layer.0.attention.self.key",
+    "v_proj": "encoder.layer.0.attention.self.value",
+    "out_proj": "encoder.layer.0.attention.output.dense",
+}
+
 
 @pytest.fixture(scope="module")
 def multi_head(impl):
@@ -31,13 +39,6 @@ def multi_head(impl):
 @pytest.fixture(scope="module")
 def reference_multi_head(reference):
     return reference.module("multi_head")
-
-
-@pytest.fixture(scope="module")
-def bert_attention(tiny_bert):
-    """BERT's first self-attention (q/k/v projections and attention) and its output projection."""
-    attention = tiny_bert.encoder.layer[0].attention
-    return attention.self, attention.output.dense
 
 
 def random_input(batch, length, d_model, seed=0):
@@ -366,46 +367,36 @@ def test_matches_torch_multihead_attention(multi_head, batch, length, d_model, n
         )
 
 
-def test_matches_hugging_face_bert_self_attention_and_output_projection(multi_head, bert_attention):
-    bert_self, bert_dense = bert_attention
-    d_model, num_heads = bert_self.query.in_features, bert_self.num_attention_heads
+def test_matches_hugging_face_bert_self_attention_and_output_projection(multi_head, hf_recording):
+    # Hugging Face's outputs, recorded by kata/hf.py: BertSelfAttention with BERT's additive mask
+    # (the dtype's most negative value on padded keys), then BertSelfOutput.dense.
+    config, bert_weights = hf_recording["config"], hf_recording["weights"]
+    recorded = hf_recording["multi_head"]
+    d_model, num_heads = config["hidden_size"], config["num_attention_heads"]
     module = multi_head.MultiHeadAttention(d_model, num_heads).eval()
     check_projections(module, d_model)
-    copy_projections(
-        nn.ModuleDict(
-            {
-                "q_proj": bert_self.query,
-                "k_proj": bert_self.key,
-                "v_proj": bert_self.value,
-                "out_proj": bert_dense,
-            }
-        ),
-        module,
-    )
-    batch, length = 3, 7
-    x = random_input(batch, length, d_model, seed=6)
-    keep = random_keep(batch, length, seed=6)
-    additive = torch.zeros(batch, 1, 1, length).masked_fill(
-        ~padding_mask(keep), torch.finfo(torch.float32).min
-    )
-    for label, mask, bert_mask in (
-        ("without a mask", None, None),
-        ("with a padding mask", padding_mask(keep), additive),
+    with torch.no_grad():
+        for name, bert_name in HF_PROJECTIONS.items():
+            getattr(module, name).weight.copy_(bert_weights[f"{bert_name}.weight"])
+            getattr(module, name).bias.copy_(bert_weights[f"{bert_name}.bias"])
+    # Copies: an implementation that writes into its input must not change the recording.
+    x, keep = recorded["x"].clone(), recorded["keep"].clone()
+    for label, mask, expected in (
+        ("without a mask", None, recorded["unmasked"]),
+        ("with a padding mask", padding_mask(keep), recorded["padded"]),
     ):
         with torch.no_grad():
             out, weights = module(x, mask)
-            context, expected_weights = bert_self(x, bert_mask)
-            expected_out = bert_dense(context)
         expect_close(
             weights,
-            expected_weights,
+            expected["weights"],
             atol=WHOLE_MODEL,
             what=f"multi-head attention weights {label} against Hugging Face BertSelfAttention",
             hint="BERT splits each projection into heads of width D // H: view (B, L, H, Dh), transpose(1, 2)",
         )
         expect_close(
             out,
-            expected_out,
+            expected["out"],
             atol=WHOLE_MODEL,
             what=f"multi-head attention output {label} against BertSelfAttention + BertSelfOutput.dense",
             hint="out_proj (BERT's attention.output.dense) is applied to the merged heads",

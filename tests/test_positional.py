@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kata import hf
 from kata.compare import expect_close, expect_raises, expect_shape
 
 ONE_OP = 1e-5  # tolerance for one operation in float32
@@ -62,12 +63,12 @@ def oracle_table(max_len, d_model):
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def random_inputs(batch, length, seed=0, vocab_size=VOCAB, type_vocab_size=TYPES):
+def random_inputs(batch, length, seed=0):
     """Token ids (B, L) and token type ids (B, L) using every token type."""
     generator = torch.Generator().manual_seed(seed)
-    input_ids = torch.randint(0, vocab_size, (batch, length), generator=generator)
-    token_type_ids = torch.randint(0, type_vocab_size, (batch, length), generator=generator)
-    token_type_ids[0] = torch.arange(length) % type_vocab_size
+    input_ids = torch.randint(0, VOCAB, (batch, length), generator=generator)
+    token_type_ids = torch.randint(0, TYPES, (batch, length), generator=generator)
+    token_type_ids[0] = torch.arange(length) % TYPES
     return input_ids, token_type_ids
 
 
@@ -408,39 +409,32 @@ def test_a_sequence_of_exactly_max_len_is_accepted(positional, reference_positio
 # ---- against Hugging Face -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hf_embeddings(tiny_bert):
-    return tiny_bert.embeddings.eval()
-
-
-@pytest.mark.parametrize("batch, length", [(3, 1), (2, 7), (3, 23)])
-def test_matches_hugging_face_bert_embeddings(positional, hf_embeddings, tiny_bert_config, batch, length):
-    config = tiny_bert_config
+@pytest.mark.parametrize("batch, length", hf.EMBEDDINGS_SHAPES)
+def test_matches_hugging_face_bert_embeddings(positional, hf_recording, batch, length):
+    # Hugging Face's BertEmbeddings outputs, recorded by kata/hf.py on these token ids.
+    config, bert_weights = hf_recording["config"], hf_recording["weights"]
+    recorded = hf_recording["positional"]
     module = positional.Embeddings(
-        config.vocab_size,
-        config.hidden_size,
-        config.max_position_embeddings,
-        type_vocab_size=config.type_vocab_size,
-        eps=config.layer_norm_eps,
+        config["vocab_size"],
+        config["hidden_size"],
+        config["max_position_embeddings"],
+        type_vocab_size=config["type_vocab_size"],
+        eps=config["layer_norm_eps"],
     ).eval()
-    hf_parameters = dict(hf_embeddings.named_parameters())
-    copy_parameters(module, {ours: hf_parameters[theirs] for ours, theirs in HF_NAMES.items()})
-    input_ids, token_type_ids = random_inputs(
-        batch, length, seed=length, vocab_size=config.vocab_size, type_vocab_size=config.type_vocab_size
-    )
-    with torch.no_grad():
-        expected = hf_embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
-        expected_default = hf_embeddings(input_ids=input_ids)
+    copy_parameters(module, {ours: bert_weights[f"embeddings.{theirs}"] for ours, theirs in HF_NAMES.items()})
+    case = recorded[batch, length]
+    # Copies: an implementation that writes into its input must not change the recording.
+    input_ids, token_type_ids = case["input_ids"].clone(), case["token_type_ids"].clone()
     expect_close(
         module(input_ids, token_type_ids),
-        expected,
+        case["out"],
         atol=ONE_OP,
         what=f"embeddings against Hugging Face BertEmbeddings, token types 0/1/2, L={length}",
         hint="BERT sums word, position (0 .. L-1) and token type embeddings, then applies the LayerNorm",
     )
     expect_close(
         module(input_ids),
-        expected_default,
+        case["out_without_token_types"],
         atol=ONE_OP,
         what=f"embeddings against Hugging Face BertEmbeddings without token_type_ids, L={length}",
         hint="without token_type_ids every token is type 0",
