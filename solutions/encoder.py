@@ -267,7 +267,11 @@ class Encoder(nn.Module):
         """
         # BEGIN SOLUTION
         bert = getattr(bert_model, "bert", bert_model)
-        encoder = cls(EncoderConfig.from_hf(bert.config))
+        # Every weight is about to be overwritten, so skip drawing ~22M random ones: build on
+        # the meta device (shapes, no memory), then take memory without initialising it.
+        with torch.device("meta"):
+            encoder = cls(EncoderConfig.from_hf(bert.config))
+        encoder = encoder.to_empty(device=bert.device)
         theirs = bert.state_dict()
         ours = encoder.state_dict()
         copied = {}

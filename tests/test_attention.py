@@ -1,4 +1,8 @@
-"""Exercise 1: scaled_dot_product_attention, in exercises/attention.py."""
+"""Exercise 1: scaled_dot_product_attention, in exercises/attention.py.
+
+PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+messages, so pytest's rewriting of this file would only slow every run down.
+"""
 
 import math
 

@@ -1,4 +1,8 @@
-"""Exercise 3: gelu and FeedForward, in exercises/feed_forward.py."""
+"""Exercise 3: gelu and FeedForward, in exercises/feed_forward.py.
+
+PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+messages, so pytest's rewriting of this file would only slow every run down.
+"""
 
 import math
 

@@ -1,4 +1,8 @@
-"""Exercise 4: layer_norm and LayerNorm, in exercises/layer_norm.py."""
+"""Exercise 4: layer_norm and LayerNorm, in exercises/layer_norm.py.
+
+PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+messages, so pytest's rewriting of this file would only slow every run down.
+"""
 
 import pytest
 import torch

@@ -1,4 +1,8 @@
-"""Exercise 2: split_heads, merge_heads and MultiHeadAttention, in exercises/multi_head.py."""
+"""Exercise 2: split_heads, merge_heads and MultiHeadAttention, in exercises/multi_head.py.
+
+PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+messages, so pytest's rewriting of this file would only slow every run down.
+"""
 
 import math
 

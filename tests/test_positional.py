@@ -1,4 +1,8 @@
-"""Exercise 5: sinusoidal_positional_encoding and Embeddings, in exercises/positional.py."""
+"""Exercise 5: sinusoidal_positional_encoding and Embeddings, in exercises/positional.py.
+
+PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+messages, so pytest's rewriting of this file would only slow every run down.
+"""
 
 import math
 
