@@ -66,7 +66,8 @@ class Mode:
 
     name: str
     shapes: tuple
-    repeats: int  # timed forwards per model and shape; the best one counts
+    repeats: int  # rounds of timed forwards per shape at least; the best one counts
+    seconds_per_shape: float  # more rounds, up to 4 x repeats, while they fit in this time
     memory_shapes: tuple  # shapes whose peak memory is measured (a process each)
     exercises: tuple  # exercises whose pytest run is timed
     whole_suite: bool  # time `pytest --solutions` (everything)
@@ -74,8 +75,8 @@ class Mode:
     command_repeats: int  # runs per feedback-loop command (and per import-only process); the best one counts
 
 
-FULL = Mode("full", FULL_SHAPES, 7, FULL_SHAPES, COURSE, True, (), 2)
-QUICK = Mode("quick", QUICK_SHAPES, 3, QUICK_SHAPES[:1], COURSE[:1], False, ("--only", "attention"), 1)
+FULL = Mode("full", FULL_SHAPES, 7, 15.0, FULL_SHAPES, COURSE, True, (), 2)
+QUICK = Mode("quick", QUICK_SHAPES, 3, 0.0, QUICK_SHAPES[:1], COURSE[:1], False, ("--only", "attention"), 1)
 
 
 # ---- the models ---------------------------------------------------------------------
@@ -149,14 +150,16 @@ def matmul_replay(sizes):
     return replay
 
 
-def best_times(runs, repeats):
-    """Each run's (best wall time in seconds, minor page faults in that run), over `repeats`
-    rounds in which the runs take turns."""
+def best_times(runs, repeats, seconds):
+    """Each run's (best wall time in seconds, minor page faults in that run), over rounds in
+    which the runs take turns: `repeats` rounds, or as many more (up to 4 x) as fit in `seconds`."""
     best = dict.fromkeys(runs, (float("inf"), 0))
     with torch.inference_mode():
+        start = time.perf_counter()
         for run in runs.values():  # warm up: first calls allocate and pick kernels
             run()
-        for _ in range(repeats):
+        rounds = max(repeats, min(4 * repeats, int(seconds / (time.perf_counter() - start))))
+        for _ in range(rounds):
             for name, run in runs.items():
                 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = time.perf_counter()
@@ -165,13 +168,14 @@ def best_times(runs, repeats):
                 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
                 best[name] = min(best[name], (seconds, faults))
                 del output  # freed outside the timing: it is the forward that is timed
-    return best
+    return best, rounds
 
 
 @dataclass
 class ShapeResult:
     batch: int
     length: int
+    rounds: int  # interleaved rounds timed; each figure is the best of them
     ms: dict  # run (RUNS, and "matmul") -> best milliseconds per forward
     fresh_mib: dict  # run -> MiB of fresh pages (minor faults) in that best forward
     ratio: dict  # "ours/eager", "ours/eager_all", "ours/sdpa"
@@ -181,7 +185,7 @@ class ShapeResult:
     peak_mib: dict = field(default_factory=dict)  # run -> MiB, for the shapes measured
 
 
-def measure_speed(models, shape, repeats):
+def measure_speed(models, shape, mode):
     batch, length = shape
     config = models["eager"].config
     inputs = token_batch(config, batch, length)
@@ -191,7 +195,7 @@ def measure_speed(models, shape, repeats):
         for name, (model, asked) in RUNS.items()
     }
     runs["matmul"] = matmul_replay(sizes)
-    best = best_times(runs, repeats)
+    best, rounds = best_times(runs, mode.repeats, mode.seconds_per_shape)
     seconds = {name: s for name, (s, _) in best.items()}
     with torch.inference_mode():
         difference = models["ours"](**inputs).last_hidden_state - models["eager"](**inputs).last_hidden_state
@@ -199,6 +203,7 @@ def measure_speed(models, shape, repeats):
     return ShapeResult(
         batch,
         length,
+        rounds,
         ms={name: 1e3 * s for name, s in seconds.items()},
         fresh_mib={name: faults * resource.getpagesize() / 2**20 for name, (_, faults) in best.items()},
         ratio={f"ours/{name}": seconds["ours"] / seconds[name] for name in RUNS if name != "ours"},
@@ -363,13 +368,13 @@ def machine():
 
 def speed_table(results):
     lines = [
-        "                         BertModel eager   BertModel        ours / eager     ours /",
-        "  shape      ours ms   default  all outputs   sdpa ms   default  all outputs   sdpa   |ours-eager|",
+        "                                BertModel eager   BertModel        ours / eager     ours /",
+        "  shape     rounds   ours ms   default  all outputs   sdpa ms   default  all outputs   sdpa   |ours-eager|",
     ]
     for r in results:
         ms, ratio = r.ms, r.ratio
         lines.append(
-            f"  {r.batch:>2}x{r.length:<6} {ms['ours']:8.1f} {ms['eager']:9.1f} {ms['eager_all']:12.1f}"
+            f"  {r.batch:>2}x{r.length:<6} {r.rounds:6} {ms['ours']:9.1f} {ms['eager']:9.1f} {ms['eager_all']:12.1f}"
             f" {ms['sdpa']:9.1f} {ratio['ours/eager']:9.2f} {ratio['ours/eager_all']:12.2f}"
             f" {ratio['ours/sdpa']:7.2f} {r.largest_difference:14.1e}"
         )
@@ -426,7 +431,7 @@ def run(mode, json_path=None):
     expected = flops_of(matmul_sizes(models["eager"].config, *mode.shapes[0]))
     if counted_flops(models["ours"], smallest) != expected:
         raise AssertionError("kata/bench.py: matmul_sizes no longer matches the encoder's matrix products")
-    speed = [measure_speed(models, shape, mode.repeats) for shape in mode.shapes]
+    speed = [measure_speed(models, shape, mode) for shape in mode.shapes]
     del models
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         peaks = {
@@ -441,8 +446,8 @@ def run(mode, json_path=None):
                     if peak is not None:
                         result.peak_mib[name] = peak
     print(
-        f"\n1. The reference Encoder against BertModel: pretrained MiniLM-L6, float32, no padding, "
-        f"best of {mode.repeats} interleaved forwards"
+        "\n1. The reference Encoder against BertModel: pretrained MiniLM-L6, float32, no padding, "
+        "best of the interleaved forwards (rounds)"
     )
     print(speed_table(speed))
     print(
