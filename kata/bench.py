@@ -14,7 +14,9 @@ It prints three tables.
    returns them only when asked, so eager attention is timed both ways: as called by
    default, and asked for the same outputs as ours ("eager, all outputs").
    "Fresh MiB" is the memory the kernel had to hand out (and zero) during the best
-   forward: minor page faults, 4 KiB each, after glibc gave freed memory back.
+   forward: minor page faults, 4 KiB each, after glibc gave freed memory back. On
+   Linux every shape is timed once more in a fresh process whose glibc keeps freed
+   memory (KEPT_MEMORY): what is left is what the code itself costs.
    Peak memory is measured in a fresh process per model and shape: how far the
    resident set rises above what the process held just before the forward (Linux's
    VmHWM, reset through /proc/self/clear_refs), with glibc told to hand every large
@@ -211,6 +213,27 @@ def measure_speed(models, shape, mode):
         gflops={name: gflop / s for name, s in seconds.items()},
         largest_difference=difference.abs().max().item(),
     )
+
+
+# glibc gives large freed blocks back to the kernel, and the next large tensor then costs
+# fresh pages, each zeroed by the kernel on first touch. Told to keep them, it reuses them.
+KEPT_MEMORY = {"MALLOC_TRIM_THRESHOLD_": "4000000000", "MALLOC_MMAP_THRESHOLD_": "4000000000"}
+
+
+def measure_speed_with_kept_memory(mode):
+    """measure_speed for each of the mode's shapes in a fresh process with KEPT_MEMORY; None off Linux."""
+    if not sys.platform.startswith("linux"):  # the variables are glibc's
+        return None
+    command = [sys.executable, "-m", "kata.bench", "--kept-memory-of", mode.name]
+    env = {**os.environ, **KEPT_MEMORY}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    return [ShapeResult(**fields) for fields in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def speed_of_every_shape(mode):
+    """The fresh process of measure_speed_with_kept_memory: its results as one line of JSON."""
+    models = {name: load_model(name) for name in MODELS}
+    return json.dumps([asdict(measure_speed(models, shape, mode)) for shape in mode.shapes])
 
 
 # ---- peak memory, one fresh process per model and shape --------------------------------
@@ -433,6 +456,7 @@ def run(mode, json_path=None):
         raise AssertionError("kata/bench.py: matmul_sizes no longer matches the encoder's matrix products")
     speed = [measure_speed(models, shape, mode) for shape in mode.shapes]
     del models
+    kept = measure_speed_with_kept_memory(mode)
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
         peaks = {
             (name, shape): pool.submit(measure_peak, name, shape)
@@ -454,6 +478,11 @@ def run(mode, json_path=None):
         "\n   Memory: fresh pages the kernel handed out during the best timed forward, and one forward's peak"
     )
     print(memory_table(speed))
+    if kept is not None:
+        print(
+            "\n   The same, in a process whose glibc keeps freed memory (no fresh pages): the code's own cost"
+        )
+        print(speed_table(kept))
     print("\n2. Arithmetic: the matrix products of one forward, and plain torch.matmul of the same sizes")
     print(arithmetic_table(speed))
     print("\n3. Feedback loop: wall time of a fresh process from the repository", flush=True)
@@ -466,6 +495,8 @@ def run(mode, json_path=None):
             "mode": mode.name,
             "machine": info,
             "encoder": [asdict(r) for r in speed],
+            "encoder_kept_memory": None if kept is None else [asdict(r) for r in kept],
+            "kept_memory_environment": KEPT_MEMORY,
             "feedback": [asdict(r) for r in feedback],
         }
         Path(json_path).write_text(json.dumps(data, indent=2) + "\n")
@@ -478,6 +509,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small shapes and one exercise, in seconds")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
     parser.add_argument("--peak-of", nargs=2, metavar=("MODEL", "BxL"), help=argparse.SUPPRESS)
+    parser.add_argument("--kept-memory-of", choices=(FULL.name, QUICK.name), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if pretrained_source() is None:
         print(INSTALL_HINT, file=sys.stderr)
@@ -485,6 +517,9 @@ def main(argv=None):
     if args.peak_of:  # the fresh process of measure_peak
         name, shape = args.peak_of
         print(peak_of_one_forward(name, *map(int, shape.split("x"))))
+        return 0
+    if args.kept_memory_of:  # the fresh process of measure_speed_with_kept_memory
+        print(speed_of_every_shape(FULL if args.kept_memory_of == FULL.name else QUICK))
         return 0
     return run(QUICK if args.quick else FULL, args.json)
 
