@@ -157,18 +157,19 @@ def best_times(runs, repeats, seconds):
     which the runs take turns: `repeats` rounds, or as many more (up to 4 x) as fit in `seconds`."""
     best = dict.fromkeys(runs, (float("inf"), 0))
     with torch.inference_mode():
-        start = time.perf_counter()
+        warm_up_start = time.perf_counter()
         for run in runs.values():  # warm up: first calls allocate and pick kernels
             run()
-        rounds = max(repeats, min(4 * repeats, int(seconds / (time.perf_counter() - start))))
+        one_round = time.perf_counter() - warm_up_start
+        rounds = max(repeats, min(4 * repeats, int(seconds / one_round)))
         for _ in range(rounds):
             for name, run in runs.items():
                 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = time.perf_counter()
                 output = run()
-                seconds = time.perf_counter() - start
+                elapsed = time.perf_counter() - start
                 faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
-                best[name] = min(best[name], (seconds, faults))
+                best[name] = min(best[name], (elapsed, faults))
                 del output  # freed outside the timing: it is the forward that is timed
     return best, rounds
 

@@ -267,8 +267,8 @@ class Encoder(nn.Module):
         """
         # BEGIN SOLUTION
         bert = getattr(bert_model, "bert", bert_model)
-        # Every weight is about to be overwritten, so skip drawing ~22M random ones: build on
-        # the meta device (shapes, no memory), then take memory without initialising it.
+        # Every weight is about to be overwritten, so skip drawing random ones (22M for MiniLM):
+        # build on the meta device (shapes, no memory), then take memory without filling it.
         with torch.device("meta"):
             encoder = cls(EncoderConfig.from_hf(bert.config))
         encoder = encoder.to_empty(device=bert.device)

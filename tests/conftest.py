@@ -10,7 +10,7 @@ Hugging Face models to compare against (live, or recorded), and failure reports 
 import gc
 
 # Python's collector walks every tracked object at each full collection, and importing torch
-# makes ~150,000 of them and transformers ~300,000 more: pausing it while they load saves
+# makes ~240,000 of them and transformers ~390,000 more: pausing it while they load saves
 # ~0.15 s and ~0.2 s, and freezing them afterwards out of its sight saves ~0.6 s at exit (they
 # are still freed as usual). _import_transformers does the same for transformers, and
 # pytest_unconfigure freezes what the tests built. Freezing happens once per process: the
