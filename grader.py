@@ -27,8 +27,9 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kata import COURSE, EXERCISES, SOLUTIONS, TRACKS, checks, report, track_folder
-from kata.grading import Limits, grade
+from kata import COURSE, EXERCISES, SOLUTIONS, TRACKS, course, track_folder
+from kata.grader import report
+from kata.grader.grading import Limits, grade
 
 EXIT_ALL_EARNED, EXIT_NOT_ALL, EXIT_ERROR = 0, 1, 2
 
@@ -45,7 +46,7 @@ def parse_args(argv):
     source.add_argument("--class", dest="class_dir", metavar="DIR", help="grade every learner folder in DIR")
     source.add_argument("--gradescope-zip", metavar="PATH", help="write Gradescope's autograder zip and stop")
     parser.add_argument(
-        "--only", metavar="NAME", action="append", choices=checks.GROUPS, help="grade this exercise"
+        "--only", metavar="NAME", action="append", choices=course.GROUPS, help="grade this exercise"
     )
     parser.add_argument("--json", metavar="PATH", help="also write Gradescope's results.json to PATH")
     parser.add_argument(
@@ -148,17 +149,17 @@ def main(argv=None):
     args = parse_args(argv)  # exits 2 on a usage error
     try:
         if args.hint:
-            from kata.hints import next_hint
+            from kata.feedback.hints import next_hint
 
             print(next_hint(args.hint))
             return EXIT_ALL_EARNED
         if args.watch:
-            from kata.watch import watch
+            from kata.feedback.watch import watch
 
             folder = SOLUTIONS if args.solutions else Path(args.submission or EXERCISES)
             return watch(folder, limits=Limits(timeout=args.timeout))
         if args.gradescope_zip:
-            from kata.gradescope import write_zip
+            from kata.grader.gradescope import write_zip
 
             print(f"Wrote {write_zip(args.gradescope_zip, args.track)}")
             return EXIT_ALL_EARNED

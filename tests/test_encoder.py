@@ -12,7 +12,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.compare import expect_close, expect_raises, expect_shape
+from kata.core.compare import expect_close, expect_raises, expect_shape
 
 ONE_OP = 1e-5  # tolerance for one operation in float32
 ONE_LAYER = 2e-5  # one encoder layer: a dozen operations in float32

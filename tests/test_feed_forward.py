@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kata.compare import expect_close, expect_raises, expect_shape
+from kata.core.compare import expect_close, expect_raises, expect_shape
 
 ONE_OP = 1e-5  # tolerance for one operation in float32
 

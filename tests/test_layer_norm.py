@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.compare import expect_close, expect_shape
+from kata.core.compare import expect_close, expect_shape
 
 ONE_OP = 1e-5  # tolerance for one operation in float32
 

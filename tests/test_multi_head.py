@@ -12,7 +12,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.compare import expect_close, expect_raises, expect_shape
+from kata.core.compare import expect_close, expect_raises, expect_shape
 
 WHOLE_MODEL = 5e-5  # tolerance for a whole module (projections + attention) in float32
 

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata import hf
-from kata.compare import expect_close, expect_raises, expect_shape
+from kata.core import hf
+from kata.core.compare import expect_close, expect_raises, expect_shape
 
 ONE_OP = 1e-5  # tolerance for one operation in float32
 

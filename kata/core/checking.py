@@ -1,0 +1,198 @@
+"""What a graded check is, and the building blocks its probes and verdicts are made of.
+
+A check has two halves. Its *probe* runs an implementation on inputs it makes itself
+(seeded, so every process makes the same ones) and returns plain outputs: tensors,
+strings, numbers. Its *verdict* compares those outputs with the reference's and raises
+`Mismatch` with the tests' own words (kata.core.compare) when they differ. The grader runs
+the probe in a sandboxed child and the verdict in its own process; pytest runs both in
+process (the check's twin test). The checks themselves, with their points, live with their
+exercise in kata/course/.
+"""
+
+import zlib
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from kata.core.compare import ONE_OP, WHOLE_MODEL, Mismatch, expect_close, expect_shape
+
+
+@dataclass(frozen=True)
+class Check:
+    group: str  # an exercise of the course, or "capstone"
+    slug: str  # stable identifier within the group
+    title: str  # what a correct implementation does, for people
+    points: float
+    probe: object  # probe(module) -> dict of outputs
+    hints: dict = field(default_factory=dict)  # output key -> (what it is, likely mistake)
+    atol: float = ONE_OP
+    needs_weights: bool = False  # needs the pretrained BERT weights
+    judge: object = None  # judge(actual, expected) for checks that are not "same as the reference"
+    # The NumPy track is inference only: a check that needs train mode names the probe it has
+    # instead (same points): the module accepts dropout=0.5 and, as in eval(), never applies it.
+    inference_only_probe: object = None
+
+    @property
+    def name(self):
+        return f"{self.group}/{self.slug}"
+
+    def verdict(self, actual, expected):
+        """Raise Mismatch unless `actual` (the learner's outputs) matches `expected` (the reference's)."""
+        if self.judge is not None:
+            return self.judge(actual, expected)
+        for key, reference in expected.items():
+            if key.endswith("__where"):
+                continue
+            what, hint = self.hints.get(key, (key.replace("_", " "), None))
+            if key not in actual:
+                raise Mismatch(f"{what}: no output (the probe did not get this far)")
+            if isinstance(reference, torch.Tensor):
+                where = expected.get(f"{key}__where")
+                expect_close(actual[key], reference, atol=self.atol, what=what, hint=hint, where=where)
+            elif actual[key] != reference:
+                raise Mismatch(f"{what}: {describe_difference(actual[key], reference)}" + likely(hint))
+
+
+def likely(hint):
+    return f"\n  Where to look: {hint}" if hint else ""
+
+
+def describe_difference(value, reference):
+    if isinstance(value, list) and isinstance(reference, list):
+        missing = [item for item in reference if item not in value]
+        unexpected = [item for item in value if item not in reference]
+        return f"missing {missing or 'nothing'}; unexpected {unexpected or 'nothing'}"
+    return f"got {value!r}, expected {reference!r}"
+
+
+def judge_error(*calls):
+    """A judge for checks whose probe records what calls raised: each (prefix, error names, must mention),
+    and a "working" output that the same code gives for a valid input."""
+
+    def judge(actual, expected):
+        # The check's working case first: its tensors, unlike an error's name, cannot be made up.
+        expect_close(
+            actual.get("working"), expected["working"], atol=WHOLE_MODEL, what=expected["working_call"]
+        )
+        for prefix, allowed, mentions in calls:
+            what = expected[f"{prefix}_call"]
+            error, message = actual.get(f"{prefix}_raised", "no output"), actual.get(f"{prefix}_message", "")
+            if error not in allowed:
+                raise Mismatch(
+                    f"{what}: raised {error}, expected {' or '.join(allowed)}"
+                    + likely(f"check the input yourself and raise {allowed[0]}(...) with a clear message")
+                )
+            missing = [text for text in mentions if text not in message]
+            if missing:
+                raise Mismatch(
+                    f"{what}: raised {error}({message!r}), but the message should mention "
+                    + ", ".join(repr(text) for text in missing)
+                )
+
+    return judge
+
+
+def judge_dropout_in_train_only(what, scaled):
+    """A judge for modules built with dropout=0.5: in eval() they match the reference; in
+    train() about half of each `{key}_train` output is zero and, for the keys in `scaled`,
+    the rest is the eval output doubled (dropout is the last thing applied)."""
+
+    def judge(actual, expected):
+        for key, name in what.items():
+            expect_close(
+                actual[f"{key}_eval"],
+                expected[f"{key}_eval"],
+                atol=ONE_OP,
+                what=f"{name} in eval() mode",
+                hint="dropout must do nothing in eval(): use nn.Dropout, or pass dropout_p only while self.training",
+            )
+            train = actual[f"{key}_train"]
+            expect_shape(train, expected[f"{key}_train"].shape, what=f"{name} in train() mode")
+            share = (train == 0).float().mean().item()
+            if not 0.2 < share < 0.8:
+                raise Mismatch(
+                    f"{name} in train() mode with dropout=0.5: {share:.0%} of the values are zero, expected about half"
+                    + likely(
+                        "apply dropout where BERT does (see the docstring), with the module's dropout probability"
+                    ),
+                    f"{name} in train() mode",
+                    round(share, 1),
+                )
+            if key in scaled:
+                kept = train != 0
+                expect_close(
+                    train[kept],
+                    expected[f"{key}_eval"][kept] * 2,
+                    atol=ONE_OP,
+                    what=f"{name} kept by dropout",
+                    hint="dropout comes last, after everything else, and scales what it keeps by 1 / (1 - p)",
+                )
+
+    return judge
+
+
+def randn(*shape, seed, dtype=torch.float32):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def fill_parameters(module, seed):
+    """Give every parameter a seeded value drawn from its name, so two modules with the
+    documented parameter names get identical weights whatever order they were made in."""
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            generator = torch.Generator().manual_seed(seed + zlib.crc32(name.encode()))
+            value = 0.3 * torch.randn(parameter.shape, generator=generator)
+            owner = name.split(".")[-2] if "." in name else ""
+            if owner.startswith("norm") and name.endswith("weight"):
+                value += 1.0  # layer-norm scales near one
+            parameter.copy_(value)
+    return module.eval()
+
+
+def parameter_names(module):
+    """The structure part of an output: 'name (shape)' for every parameter, sorted."""
+    return sorted(f"{name} {tuple(parameter.shape)}" for name, parameter in module.named_parameters())
+
+
+def raised(prefix, description, call):
+    """Outputs describing what `call()` raised (or that it raised nothing)."""
+    outputs = {f"{prefix}_call": description, f"{prefix}_raised": "nothing", f"{prefix}_message": ""}
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except Exception as error:  # the judge decides whether this was the right error
+        outputs.update({f"{prefix}_raised": type(error).__name__, f"{prefix}_message": str(error)[:300]})
+    return outputs
+
+
+def padding_mask(lengths, length):
+    """(B, 1, 1, L) boolean key mask from the real lengths of each row."""
+    return (torch.arange(length) < torch.tensor(lengths)[:, None])[:, None, None, :]
+
+
+# ---- probes, one per check ---------------------------------------------------------
+
+
+def working(call, output):
+    return {"working_call": call, "working": output}
+
+
+def inference_only(check):
+    """The NumPy track's check in place of `check`, which needs train mode: same exercise and points."""
+    return replace(
+        check,
+        slug=f"{check.slug}_inference_only",
+        title="accepts dropout=0.5 and, inference only, never applies it (as in eval())",
+        probe=check.inference_only_probe,
+        hints={},
+        judge=None,
+        inference_only_probe=None,
+    )
+
+
+def for_track(checks, track):
+    """`checks` as the `track` runs them: on the NumPy track, each train-mode check replaced."""
+    if track == "torch":
+        return tuple(checks)
+    return tuple(inference_only(c) if c.inference_only_probe is not None else c for c in checks)

@@ -1,0 +1,225 @@
+"""Exercise 4, layer_norm.py: layer normalisation.
+
+Everything the kata knows about this exercise, in one place: its graded checks (inputs,
+probe, points, title and hints; each is also a test in tests/test_layer_norm.py), its known
+mistakes on both tracks, its graded hints, and what `kata diverge` says when a stage it
+computes is the first to differ from BERT. Its points are the sum of its checks' points.
+"""
+
+import torch
+
+from ..core.checking import Check, fill_parameters, parameter_names, randn
+from ..core.mistakes import Mistake
+
+NAME = "layer_norm"
+
+# ---- probes: what each check runs, on inputs it makes itself ---------------------------
+
+
+def layer_norm_function(m):
+    x = randn(2, 7, 30, seed=40)
+    weight, bias = 1 + randn(30, seed=41), randn(30, seed=42)
+    small = randn(5, 3, seed=43)  # D = 3: the biased variance shows
+    flat = 4.0 + 1e-3 * randn(4, 30, seed=44)  # tiny variance: where eps sits shows
+    return {
+        "out": m.layer_norm(x, weight, bias, 1e-12),
+        "small_width": m.layer_norm(small, torch.ones(3), torch.zeros(3), 1e-5),
+        "large_eps": m.layer_norm(flat, torch.ones(30), torch.zeros(30), 1e-2),
+    }
+
+
+def layer_norm_module(m):
+    fresh = m.LayerNorm(30)
+    norm = fill_parameters(m.LayerNorm(30, eps=1e-12), seed=45)
+    x = randn(3, 5, 30, seed=46)
+    return {
+        "parameters": parameter_names(fresh),
+        "fresh_weight": fresh.weight.detach(),
+        "fresh_bias": fresh.bias.detach(),
+        "out": norm(x),
+    }
+
+
+# ---- the checks: the grader scores them, and each is a test ------------------------------
+
+CHECKS = (
+    Check(
+        NAME,
+        "function",
+        "layer_norm: biased variance, eps inside the square root, last axis",
+        6,
+        layer_norm_function,
+        {
+            "out": ("layer_norm output", "normalise over the last axis, then * weight + bias"),
+            "small_width": ("layer_norm over a width of 3", "use the biased variance (correction=0)"),
+            "large_eps": (
+                "layer_norm with eps=1e-2 on nearly constant rows",
+                "eps goes inside: sqrt(var + eps)",
+            ),
+        },
+    ),
+    Check(
+        NAME,
+        "module",
+        "LayerNorm starts at weight 1, bias 0 and matches the reference",
+        4,
+        layer_norm_module,
+        {"parameters": ("LayerNorm parameters", "weight and bias, each nn.Parameter of shape (D,)")},
+    ),
+)
+
+# ---- known mistakes: exact edits of the reference that a learner plausibly makes -----------
+
+MISTAKES = (
+    Mistake(
+        NAME,
+        "unbiased_variance",
+        "used the unbiased variance (divide by D - 1)",
+        "variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "variance = x.var(dim=-1, keepdim=True)",
+    ),
+    Mistake(
+        NAME,
+        "eps_outside_sqrt",
+        "added eps outside the square root",
+        "torch.rsqrt(variance + eps)",
+        "(1 / (torch.sqrt(variance) + eps))",
+    ),
+    Mistake(
+        NAME,
+        "eps_ignored",
+        "ignored eps",
+        "torch.rsqrt(variance + eps)",
+        "torch.rsqrt(variance)",
+    ),
+    Mistake(
+        NAME,
+        "normalized_over_all_axes",
+        "took the mean and variance over every axis, not the last",
+        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean()\n    centered = x - mean  # (..., D)\n    variance = (centered**2).mean()",
+    ),
+    Mistake(
+        NAME,
+        "no_scale_and_shift",
+        "forgot the learned scale and shift",
+        "return normalized * weight + bias",
+        "return normalized",
+    ),
+    Mistake(
+        NAME,
+        "mean_not_subtracted",
+        "divided by the standard deviation without subtracting the mean",
+        "normalized = centered * torch.rsqrt(variance + eps)",
+        "normalized = x * torch.rsqrt(variance + eps)",
+    ),
+    Mistake(
+        NAME,
+        "no_square_root",
+        "divided by the variance instead of the standard deviation",
+        "torch.rsqrt(variance + eps)",
+        "(1 / (variance + eps))",
+    ),
+    Mistake(
+        NAME,
+        "normalized_over_first_axis",
+        "took the mean and variance over the first axis, as batch norm does, not the last",
+        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean(dim=0, keepdim=True)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=0, keepdim=True)",
+    ),
+    Mistake(
+        NAME,
+        "no_keepdim",
+        "reduced without keepdim=True, so the statistics do not broadcast back over the rows",
+        "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
+        "    centered = x - mean  # (..., D)\n"
+        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean(dim=-1)\n    centered = x - mean  # (..., D)\n    variance = (centered**2).mean(dim=-1)",
+    ),
+    Mistake(
+        NAME,
+        "module_eps_ignored",
+        "hard-coded eps in LayerNorm instead of keeping the argument",
+        "self.eps = eps",
+        "self.eps = 1e-5",
+    ),
+    Mistake(
+        NAME,
+        "plain_tensor_parameters",
+        "stored weight and bias as plain tensors, not nn.Parameter",
+        "        self.weight = nn.Parameter(torch.ones(d_model))\n        self.bias = nn.Parameter(torch.zeros(d_model))\n",
+        "        self.weight = torch.ones(d_model)\n        self.bias = torch.zeros(d_model)\n",
+    ),
+    Mistake(
+        NAME,
+        "weight_and_bias_initialised_swapped",
+        "initialised the weight to zeros and the bias to ones",
+        "        self.weight = nn.Parameter(torch.ones(d_model))\n        self.bias = nn.Parameter(torch.zeros(d_model))\n",
+        "        self.weight = nn.Parameter(torch.zeros(d_model))\n        self.bias = nn.Parameter(torch.ones(d_model))\n",
+    ),
+    Mistake(
+        NAME,
+        "module_weight_and_bias_swapped",
+        "passed bias as the scale and weight as the shift in LayerNorm.forward",
+        "return layer_norm(x, self.weight, self.bias, self.eps)",
+        "return layer_norm(x, self.bias, self.weight, self.eps)",
+    ),
+)
+
+NUMPY_MISTAKES = (
+    Mistake(
+        NAME,
+        "unbiased_variance",
+        "used the unbiased variance (ddof=1, divide by D - 1)",
+        "x.var(axis=-1, keepdims=True)",
+        "x.var(axis=-1, keepdims=True, ddof=1)",
+        track="numpy",
+    ),
+    Mistake(
+        NAME,
+        "eps_outside_sqrt",
+        "added eps outside the square root",
+        "np.sqrt(variance + eps)",
+        "(np.sqrt(variance) + eps)",
+        track="numpy",
+    ),
+    Mistake(
+        NAME,
+        "no_keepdims",
+        "reduced without keepdims=True, so the statistics do not broadcast back over the rows",
+        "    mean = x.mean(axis=-1, keepdims=True)  # (..., 1)\n    variance = x.var(axis=-1, keepdims=True)",
+        "    mean = x.mean(axis=-1)\n    variance = x.var(axis=-1)",
+        track="numpy",
+    ),
+    Mistake(
+        NAME,
+        "float64_parameters",
+        "built weight and bias with np.ones and np.zeros without dtype=np.float32 (float64)",
+        "        self.weight = np.ones(d_model, dtype=np.float32)\n"
+        "        self.bias = np.zeros(d_model, dtype=np.float32)\n",
+        "        self.weight = np.ones(d_model)\n        self.bias = np.zeros(d_model)\n",
+        track="numpy",
+    ),
+)
+
+# ---- graded hints: `kata hint layer_norm` shows one more each time --------------------------
+
+HINTS = (
+    "Each position's vector is normalised on its own: the mean and the variance are taken "
+    "over the last axis only, with keepdim=True so that they broadcast back against x.",
+    "The variance is the biased one, the mean of the squared deviations (divide by D). "
+    "torch.var divides by D - 1 unless you pass correction=0 (unbiased=False in older "
+    "versions). eps is added to the variance, inside the square root.",
+    "After normalising, multiply by weight and add bias, both of shape (D,): broadcasting "
+    "lines them up with the last axis. In LayerNorm, keep eps, and make weight (ones) and "
+    "bias (zeros) nn.Parameter, so that they are trained and loaded with the rest; forward "
+    "calls your layer_norm.",
+)
+
+DIVERGE: dict[str, str] = {}

@@ -1,0 +1,382 @@
+"""Where does my BERT diverge? Your encoder and Hugging Face's BertModel, side by side.
+
+    python -m kata.diverge "The cat sat on the mat."
+    python -m kata.diverge "The cat sat on the mat." --pair "It was asleep."
+    python -m kata.diverge "..." --solutions          (or --submission DIR)
+
+Both models get the same pretrained weights and your sentence. Every stage (the
+embeddings, then in each layer the attention weights, the attention output, the first
+norm, the feed-forward output and the second norm) is compared on the real tokens. The
+table stops at the first stage that differs, says what that stage computes and where to
+look, and names the known mistake (kata/course/) that gives exactly your numbers
+when there is one.
+
+Exit code: 0 when every stage matches, 1 at a divergence, 2 when the comparison cannot
+run (an unfinished exercise, a file that does not import, no weights, a usage error).
+"""
+
+import argparse
+import copy
+import functools
+import sys
+import textwrap
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from kata import COURSE, EXERCISES, SOLUTIONS, course
+from kata.core.compare import SAME_MISTAKE, WHOLE_MODEL, Mismatch, expect_close
+from kata.core.loading import ExerciseImportError, load_stack
+from kata.core.weights import INSTALL_HINT, load_pretrained, pretrained_source
+from kata.course import mistakes_for
+from kata.feedback.diagnosis import explain, variant_folder
+from kata.feedback.stages import record, stages
+from kata.grader.grading import find_submission
+from kata.grader.report import shown
+
+# A stage matches within a whole model's tolerance in float32, as the tests allow, plus a
+# relative part for the stages before a norm, whose values grow past 30 on long sentences.
+TOLERANCE, RELATIVE_TOLERANCE = WHOLE_MODEL, 1e-5
+EXIT_SAME, EXIT_DIVERGES, EXIT_CANNOT_RUN = 0, 1, 2
+
+# The exercises whose known mistakes can first show at each kind of stage. encoder.py is
+# always a suspect: it wires every stage together and loads every weight.
+SUSPECTS = {
+    "embeddings": ("positional", "layer_norm", "encoder"),
+    "attention weights": ("attention", "multi_head", "encoder"),
+    "attention output": ("attention", "multi_head", "encoder"),
+    "first norm": ("layer_norm", "encoder"),
+    "feed-forward": ("feed_forward", "encoder"),
+    "second norm": ("layer_norm", "encoder"),
+}
+
+
+class CannotRun(Exception):
+    """The comparison cannot run at all; the message says why and what to do."""
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    line: str  # the table's result column
+    count: str = ""  # how many values are off, when a tensor differs
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m kata.diverge",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("sentence", help="the sentence to run both models on")
+    parser.add_argument(
+        "--pair", metavar="SENTENCE", help="a second sentence (token type 1), as BERT's pairs"
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--solutions", action="store_true", help="compare solutions/ instead of exercises/")
+    source.add_argument(
+        "--submission", metavar="DIR", help="compare the modules in DIR instead of exercises/"
+    )
+    args = parser.parse_args(argv)
+    if args.submission and not Path(args.submission).is_dir():
+        parser.error(f"{args.submission} is not a folder")
+    return args
+
+
+def folder_of(args):
+    if args.solutions:
+        return SOLUTIONS
+    return find_submission(args.submission) if args.submission else EXERCISES
+
+
+# ---- running both models -------------------------------------------------------------
+
+
+def encode(tokenizer, sentence, pair=None):
+    """input_ids, token_type_ids, attention_mask, each (1, L), as BertModel takes them."""
+    return dict(tokenizer(sentence, pair, truncation=True, return_tensors="pt"))
+
+
+def run_bert(bert, inputs):
+    """Every stage of Hugging Face's BertModel on `inputs`."""
+    return _bert_stages(bert, _frozen(inputs))
+
+
+@functools.cache
+def _bert_stages(bert, inputs_key):
+    inputs = _thawed(inputs_key)
+    values, error = record(bert, lambda: bert(**inputs), "theirs", stages(bert.config.num_hidden_layers))
+    if error is not None:
+        raise error
+    return values
+
+
+def build_learners(folder, bert):
+    """The learner's Encoder, every module theirs, with the pretrained weights; raises CannotRun."""
+    try:
+        stack = load_stack(folder)
+        return stack.Encoder.from_hf(bert)
+    except ExerciseImportError as error:
+        raise CannotRun(f"{error}\nFix that file first: the comparison runs your whole encoder.") from error
+    except NotImplementedError as error:
+        raise CannotRun(unfinished(error, folder)) from error
+    except Exception as error:  # the learner's loading code may fail in any way
+        raise CannotRun(
+            f"Encoder.from_hf(BertModel) raised {type(error).__name__}: {error}\n"
+            f"  at {where_raised(error, folder)}\n"
+            f"Loading the weights must work before the stages can be compared: pytest tests/test_encoder.py"
+        ) from error
+
+
+def unfinished(error, folder):
+    where = where_raised(error, folder)
+    return (
+        f"Not finished yet: {where} raises NotImplementedError ({error}).\n"
+        f"The comparison runs your whole encoder, so it needs all {len(COURSE)} exercises; "
+        f"`python grader.py` shows which are done."
+    )
+
+
+def where_raised(error, folder):
+    """file:line of the innermost frame of `error` in the learner's folder (else the innermost)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = [
+        frame for frame in frames if Path(frame.filename).resolve().is_relative_to(Path(folder).resolve())
+    ]
+    frame = (inside or frames or [None])[-1]
+    return f"{shown(frame.filename)}:{frame.lineno}" if frame else "an unknown place"
+
+
+# ---- comparing -----------------------------------------------------------------------
+
+
+def considered(stage, attention_mask):
+    """Where a stage's values count: real tokens only (for the weights, real query and key)."""
+    real = attention_mask.bool()
+    if stage.kind == "attention weights":
+        return real[:, None, :, None] & real[:, None, None, :]  # (B, 1, L, L)
+    return real[:, :, None]  # (B, L, 1)
+
+
+def judge(stage, yours, theirs, where, tokens):
+    """Does the learner's stage match BERT's? The verdict says by how much and where, if not."""
+    if isinstance(yours, str):
+        return Verdict(False, yours)
+    try:
+        expect_close(yours, theirs, atol=TOLERANCE, rtol=RELATIVE_TOLERANCE, what=stage.name, where=where)
+    except Mismatch as mismatch:
+        if yours.shape != theirs.shape or not torch.isfinite(yours).all():
+            return Verdict(False, str(mismatch).split(": ", 1)[1].split("\n")[0])
+        difference = ((yours.double() - theirs.double()).abs() * where).nan_to_num(0.0)
+        index = tuple(int(i) for i in (difference == difference.max()).nonzero()[0])
+        allowed = TOLERANCE + RELATIVE_TOLERANCE * theirs.double().abs()
+        off = int(((difference > allowed) & where.expand_as(difference)).sum())
+        total = int(where.expand_as(difference).sum())
+        return Verdict(
+            False,
+            f"DIFFERS by {difference[index]:.3g} at {locate(stage, index, tokens)} "
+            f"(yours {yours[index]:.6g}, BERT's {theirs[index]:.6g})",
+            f"{off} of its {total} values on real tokens are off",
+        )
+    largest = ((yours.double() - theirs.double()).abs() * where).max()
+    return Verdict(True, f"OK (largest difference {largest:.1e})")
+
+
+def locate(stage, index, tokens):
+    """An index into a stage's tensor, in words: which token, feature, head."""
+    if stage.kind == "attention weights":
+        _, head, query, key = index
+        return f"head {head}, from {tokens[query]!r} (token {query}) to {tokens[key]!r} (token {key})"
+    _, token, feature = index
+    return f"token {token} {tokens[token]!r}, feature {feature}"
+
+
+def agrees(value, theirs, where):
+    """Whether a stage's value matches BERT's to within the tolerance on real tokens."""
+    try:
+        expect_close(value, theirs, atol=TOLERANCE, rtol=RELATIVE_TOLERANCE, what="stage", where=where)
+    except Mismatch:
+        return False
+    return True
+
+
+def same_numbers(yours, theirs, where):
+    """Whether two wrong results are the same wrong result (up to rounding)."""
+    if not (isinstance(yours, torch.Tensor) and isinstance(theirs, torch.Tensor)):
+        return yours == theirs
+    if yours.shape != theirs.shape:
+        return False
+    close = torch.isclose(
+        yours.double(), theirs.double(), rtol=SAME_MISTAKE, atol=SAME_MISTAKE, equal_nan=True
+    )
+    return bool((close | ~where).all())
+
+
+# ---- naming the mistake --------------------------------------------------------------
+
+
+@functools.cache  # one per sentence and depth, shared by every mistake tried
+def miniature(bert, inputs_key, num_layers):
+    """The smallest BertModel that computes what `bert` does on one sentence in its first layers.
+
+    Its vocabulary is only the sentence's tokens and it keeps only `num_layers` layers,
+    so building an encoder from it takes milliseconds, not the full model's half second.
+    (It keeps every position: a mistake such as numbering them from 1 reads past the
+    sentence's length.) Returns (model, its inputs: the same sentence in the small
+    vocabulary).
+    """
+    from transformers import BertModel
+
+    inputs = _thawed(inputs_key)
+    vocabulary, input_ids = torch.unique(inputs["input_ids"], return_inverse=True)
+    config = copy.deepcopy(bert.config)
+    config.vocab_size, config.num_hidden_layers = len(vocabulary), num_layers
+    model = BertModel(config, add_pooling_layer=False).eval()
+    kept = model.state_dict().keys()
+    weights = {name: weight for name, weight in bert.state_dict().items() if name in kept}
+    weights["embeddings.word_embeddings.weight"] = weights["embeddings.word_embeddings.weight"][vocabulary]
+    model.load_state_dict(weights)
+    return model, {**inputs, "input_ids": input_ids}
+
+
+def diagnose(stage, yours, bert, inputs, theirs):
+    """The known mistakes (kata/course/) whose implementation first diverges at `stage`
+    with the learner's numbers there; [] when none does (we never guess).
+
+    Each suspect mistake's encoder (the reference with that one mistake) runs on the same
+    sentence, with the same pretrained weights, up to the layer of `stage`.
+    """
+    num_layers = 0 if stage.layer is None else stage.layer + 1
+    wanted = stages(num_layers)
+    wanted = wanted[: wanted.index(stage) + 1]
+    where = {s.name: considered(s, inputs["attention_mask"]) for s in wanted}
+    found = []
+    for exercise in SUSPECTS[stage.kind]:
+        for mistake in mistakes_for(exercise):
+            values = _mistake_stages(mistake, bert, _frozen(inputs), num_layers)
+            first = next(
+                (s for s in wanted if not agrees(values.get(s.name), theirs[s.name], where[s.name])), None
+            )
+            if first == stage and same_numbers(yours, values.get(stage.name), where[stage.name]):
+                found.append(mistake)
+    return found
+
+
+def _frozen(inputs):
+    """A batch of one sentence as a hashable key (see _thawed)."""
+    return tuple((name, tuple(tensor[0].tolist())) for name, tensor in sorted(inputs.items()))
+
+
+def _thawed(key):
+    return {name: torch.tensor([values]) for name, values in key}
+
+
+@functools.cache  # the tests diagnose several learners on one sentence: each mistake runs once
+def _mistake_stages(mistake, bert, inputs_key, num_layers):
+    """Every stage of the reference with `mistake` in it, on a miniature of `bert`; {} if it fails to load."""
+    model, model_inputs = miniature(bert, inputs_key, num_layers)
+    try:
+        encoder = load_stack(variant_folder(mistake)).Encoder.from_hf(model).eval()
+    except Exception:  # a mistake may break loading: then it is not the learner's
+        return {}
+    values, _ = record(encoder, lambda: encoder(**model_inputs), "ours", stages(num_layers))
+    return values
+
+
+# ---- the command ---------------------------------------------------------------------
+
+
+def compare(folder, sentence, pair=None):
+    """Print the stage-by-stage comparison; return the exit code."""
+    if pretrained_source() is None:
+        raise CannotRun(INSTALL_HINT)
+    bert, tokenizer = load_pretrained()
+    inputs = encode(tokenizer, sentence, pair)
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    theirs = run_bert(bert, inputs)
+    every_stage = stages(bert.config.num_hidden_layers)
+    yours, error = learners_stages(folder, bert, inputs, every_stage)
+
+    print(f"Your encoder ({shown(folder)}/) against Hugging Face's BertModel, same pretrained weights,")
+    print(f"on {len(tokens)} tokens: {' '.join(tokens)}")
+    print(
+        f"A stage matches when it is within {TOLERANCE:g} + {RELATIVE_TOLERANCE:g} x |BERT's value| on every real token."
+    )
+    print(f"\n  {'stage':<28} result")
+    for number, stage in enumerate(every_stage):
+        where = considered(stage, inputs["attention_mask"])
+        verdict = judge(stage, yours[stage.name], theirs[stage.name], where, tokens)
+        print(f"  {stage.name:<28} {verdict.line}")
+        if verdict.ok:
+            continue
+        later = len(every_stage) - number - 1
+        if later:
+            print(f"  ... {later} later stages not compared: each is computed from this one.")
+        print(f"\nFirst difference: {stage.name}" + (f" ({verdict.count})." if verdict.count else "."))
+        if error is not None and isinstance(yours[stage.name], str):
+            print(paragraph(f"Your code raised {type(error).__name__}: {error}"))
+        print(paragraph(explanation(stage, folder, bert.config)))
+        if error is None or isinstance(yours[stage.name], torch.Tensor):
+            diagnosis = explain(diagnose(stage, yours[stage.name], bert, inputs, theirs))
+            if diagnosis:
+                print(paragraph(diagnosis.strip()))
+        return EXIT_DIVERGES
+    print("\nEvery stage matches: your encoder computes what BERT computes. Well done!")
+    return EXIT_SAME
+
+
+def learners_stages(folder, bert, inputs, every_stage):
+    """({stage name: the learner's value, or what went wrong}, the error their forward raised)."""
+    encoder = build_learners(folder, bert)
+    if not isinstance(encoder, torch.nn.Module):  # the NumPy track: no sub-modules to hook
+        raise CannotRun(
+            "The comparison hooks into your encoder's sub-modules as it runs, so it needs the PyTorch "
+            f"track: the Encoder in {shown(folder)}/ is not an nn.Module (is it the NumPy track's?)."
+        )
+    if encoder.training:
+        print(
+            "Note: Encoder.from_hf returned your encoder in training mode (dropout on); BertModel is in\n"
+            "eval(), so yours is compared in eval() too. from_hf should return the encoder in the model's\n"
+            f"mode: see {shown(folder / 'encoder.py')}.\n"
+        )
+        encoder.eval()
+    yours, error = record(encoder, lambda: encoder(**inputs), "ours", every_stage)
+    if isinstance(error, NotImplementedError):
+        raise CannotRun(unfinished(error, folder))
+    if error is not None:
+        raised = f"not computed: your code raised {type(error).__name__} at {where_raised(error, folder)}"
+        for stage in every_stage:
+            yours.setdefault(stage.name, raised)
+    return yours, error
+
+
+def explanation(stage, folder, config):
+    """What `stage` computes and where to look, with this model's sizes and the learner's file names."""
+    return course.diverge_explanation(stage.kind).format(
+        layer=stage.layer,
+        eps=config.layer_norm_eps,
+        heads=config.num_attention_heads,
+        head_width=config.hidden_size // config.num_attention_heads,
+        width=config.hidden_size,
+        **{name: shown(folder / f"{name}.py") for name in COURSE},
+    )
+
+
+def paragraph(text):
+    return textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(1)  # one sentence: more threads only add overhead, and spin on a busy machine
+    try:
+        return compare(folder_of(args), args.sentence, args.pair)
+    except CannotRun as reason:
+        print(reason)
+        return EXIT_CANNOT_RUN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

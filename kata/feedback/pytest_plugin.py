@@ -1,0 +1,319 @@
+"""The kata's pytest plugin: which implementation is under test, the reference, the Hugging
+Face models to compare against (live, or recorded), each graded check as a test, and
+failure reports written for a learner.
+
+    pytest                      tests exercises/ (the learner's code)
+    pytest --solutions          tests solutions/ (the reference; everything passes), and the
+                                maintainer tests in maintainer_tests/ when no path is given
+    pytest --submission=DIR     tests the modules in DIR (with "=": pytest reads a bare path
+                                argument before it knows this option)
+    pytest --track numpy        the same, for the NumPy track (exercises/numpy/, solutions/numpy/)
+
+pyproject.toml loads it (`-p kata.feedback.pytest_plugin`), so tests/conftest.py stays short.
+"""
+
+from kata.feedback.fast_start import freeze, import_transformers, paused_collector
+
+paused_collector(lambda: __import__("torch"))  # before anything imports torch
+
+import inspect
+import types
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import Phase, settings
+from threadpoolctl import threadpool_limits
+
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, track_folder
+from kata.core import hf
+from kata.core.as_torch import as_torch
+from kata.core.compare import Mismatch
+from kata.core.loading import ExerciseImportError, load, load_stack, origin
+from kata.core.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
+from kata.feedback.diagnosis import diagnose, explain
+
+# Derandomized, so a learner sees the same failing example on every run.
+# Without the explain phase, which prints lines of the kata's own code that mean nothing to a learner.
+settings.register_profile(
+    "kata",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[phase for phase in Phase if phase is not Phase.explain],
+)
+settings.load_profile("kata")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("kata", "Transformer Encoder Kata")
+    group.addoption(
+        "--solutions", action="store_true", help="test the reference solutions/ instead of exercises/"
+    )
+    group.addoption("--submission", metavar="DIR", help="test the modules in DIR instead of exercises/")
+    group.addoption(
+        "--track",
+        choices=("torch", "numpy"),
+        default="torch",
+        help="the PyTorch track (default) or the NumPy track (exercises/numpy/, solutions/numpy/)",
+    )
+
+
+MAINTAINER_TESTS = REPO / "maintainer_tests"
+
+
+def pytest_configure(config):
+    # `pytest --solutions` with no path also runs the maintainer tests: everything an
+    # instructor needs to trust (stubs in sync, hints, views, the recording, the NumPy face).
+    if (
+        config.getoption("--solutions")
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and MAINTAINER_TESTS.is_dir()
+    ):
+        config.args.append(str(MAINTAINER_TESTS))
+    # The tests' tensors are tiny: threads only add overhead, and spin on a busy machine.
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1, user_api="blas")  # NumPy's BLAS too (the NumPy track)
+    if config.getoption("--solutions") and config.getoption("--submission"):
+        raise pytest.UsageError("use --solutions or --submission DIR, not both")
+    submission = config.getoption("--submission")
+    if submission and not Path(submission, "attention.py").is_file():
+        raise pytest.UsageError(
+            f"--submission {submission}: no attention.py there; point it at a folder like exercises/"
+        )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    freeze()  # exit without walking transformers and the models once more (fast_start)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests of what only one track has (autograd and train mode; float64 loading) run on that track only.
+    off_track = "numpy_only" if config.getoption("--track") == "torch" else "torch_only"
+    dropped = (off_track,) if config.getoption("--solutions") else (off_track, "maintainer")
+    kept = [item for item in items if not any(item.get_closest_marker(marker) for marker in dropped)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+    # In course order, so the first failures on screen belong to the first unfinished exercise.
+    items.sort(key=lambda item: COURSE.index(_exercise_of(item)) if _exercise_of(item) else len(COURSE))
+
+
+class Implementation:
+    """One implementation of the kata, loaded by path (see kata/loading.py).
+
+    A NumPy-track implementation is built on the NumPy reference and seen through
+    kata/as_torch.py, so the tests call it exactly as they call a PyTorch one.
+    """
+
+    def __init__(self, folder, track="torch"):
+        self.folder = Path(folder).resolve()
+        self.track = track
+
+    def module(self, name):
+        """This implementation's `name` module, built on the reference modules before it."""
+        return self._face(load(name, self.folder, reference=track_folder(SOLUTIONS, self.track)))
+
+    def stack(self):
+        """The encoder module with every module below it from this implementation too."""
+        return self._face(load_stack(self.folder))
+
+    def _face(self, module):
+        return as_torch(module) if self.track == "numpy" else module
+
+
+def _folder_under_test(config):
+    track = config.getoption("--track")
+    if config.getoption("--solutions"):
+        return track_folder(SOLUTIONS, track)
+    return Path(config.getoption("--submission") or track_folder(EXERCISES, track))
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig):
+    """The implementation under test."""
+    return Implementation(_folder_under_test(pytestconfig), pytestconfig.getoption("--track"))
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """The reference implementation (solutions/)."""
+    return Implementation(SOLUTIONS)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_config():
+    """A BERT config with small, odd, mutually different sizes (kata/hf.py)."""
+    import_transformers()
+    return hf.tiny_bert_config()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert():
+    """A seeded random BertModel in eval mode, every parameter redrawn (kata/hf.py)."""
+    import_transformers()
+    return hf.tiny_bert()
+
+
+@pytest.fixture(scope="session")
+def hf_recording():
+    """tiny_bert() recorded for the Hugging Face tests of exercises 2 to 5 (kata/hf.py): no transformers import."""
+    return hf.load_recording()
+
+
+@pytest.fixture(scope="session")
+def pretrained():
+    """(BertModel, tokenizer) with the real pretrained weights; skips with an install hint without them."""
+    if pretrained_source() is None:
+        pytest.skip(INSTALL_HINT)
+    import_transformers()
+    return load_pretrained()
+
+
+@pytest.fixture(scope="session")
+def pretrained_batch(pretrained):
+    """Real sentence pairs, padded, with two token types: input_ids, token_type_ids, attention_mask."""
+    return encode_pairs(pretrained[1])
+
+
+# ---- failure reports written for a learner ---------------------------------------
+
+
+def _exercise_of(item):
+    stem = Path(str(item.fspath)).stem.removeprefix("test_")
+    return stem if stem in COURSE else None
+
+
+def _shown_path(path):
+    path = Path(path).resolve()
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
+def _short_report(excinfo):
+    """One short paragraph instead of a traceback, for the failures a learner meets most."""
+    error = excinfo.value
+    if isinstance(error, NotImplementedError):
+        entry = excinfo.traceback[-1]
+        return f"not implemented yet: {_shown_path(entry.path)}:{entry.lineno + 1} ({error})", "todo"
+    if isinstance(error, ExerciseImportError):
+        return f"{_shown_path(error.path)} could not be imported: {str(error).split(': ', 1)[1]}", "broken"
+    notes = "".join(f"\n  {note}" for note in getattr(error, "__notes__", ()))
+    if isinstance(error, Mismatch):
+        return f"{error}{notes}", "wrong"
+    if isinstance(error, AssertionError) and str(error).strip():
+        # A test's own assert: its message, without pytest's rewrite of the expression.
+        return f"{str(error).split(chr(10) + 'assert ', 1)[0]}{notes}", "wrong"
+    return None, "wrong"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and call.excinfo is not None:
+        short, kind = _short_report(call.excinfo)
+        diagnosed = item.config.stash.setdefault(_diagnosed_key, [0])
+        if kind == "wrong" and call.when == "call" and diagnosed[0] < DIAGNOSED_FAILURES:
+            diagnosed[0] += 1
+            diagnosis = _diagnosis(item, call.excinfo.value)
+            if diagnosis:
+                # The diagnosis is specific; the generic "Where to look" would only distract from it.
+                kept = [
+                    line
+                    for line in (short or str(report.longrepr)).splitlines()
+                    if "Where to look:" not in line
+                ]
+                short = "\n".join(kept) + diagnosis
+                item.config.stash.setdefault(_diagnoses_key, []).append(diagnosis.strip())
+        if short:
+            report.longrepr = short
+        item.config.stash.setdefault(_failures_key, []).append((_exercise_of(item), kind))
+    return report
+
+
+# Diagnosing reruns the test once per known mistake: the first few failures are the ones read.
+DIAGNOSED_FAILURES = 3
+_diagnosed_key = pytest.StashKey[list]()
+_diagnoses_key = pytest.StashKey[list]()
+
+
+def _diagnosis(item, failure):
+    """The known mistake this failure is (kata/diagnosis.py), found by rerunning the test on each."""
+    exercise = _exercise_of(item)
+    if exercise is None or not isinstance(failure, Exception):
+        return ""
+
+    def run(folder):
+        arguments = _arguments_with_implementation(item, folder)
+        if arguments is None:
+            return failure  # nothing to swap: the outcome does not depend on the implementation
+        try:
+            item.obj(**arguments)
+        except Exception as error:  # a known-wrong implementation may fail in any way
+            return error
+        return None
+
+    return explain(diagnose(failure, exercise, run, item.config.getoption("--track")))
+
+
+def _arguments_with_implementation(item, folder):
+    """The test's arguments with each piece of the implementation under test taken from `folder` instead."""
+    track = item.config.getoption("--track")
+    under_test = _folder_under_test(item.config).resolve()
+    replacement = Implementation(folder, track)
+    arguments, swapped = {}, False
+    for name in inspect.signature(item.obj).parameters:
+        value = item.funcargs[name]
+        # A NumPy-track module reaches the tests through its PyTorch face (kata/as_torch.py).
+        module = getattr(value, "__wrapped__", value)
+        loaded_from = origin(module) if isinstance(module, types.ModuleType) else None
+        if isinstance(value, Implementation) and value.folder == under_test:
+            value, swapped = replacement, True
+        elif loaded_from and loaded_from[1] == under_test:
+            whole_stack = loaded_from[2] == under_test and under_test != track_folder(SOLUTIONS, track)
+            value = replacement.stack() if whole_stack else replacement.module(loaded_from[0])
+            swapped = True
+        arguments[name] = value
+    return arguments if swapped else None
+
+
+_failures_key = pytest.StashKey[list]()
+
+
+def _track_option(config):
+    return " --track numpy" if config.getoption("--track") == "numpy" else ""
+
+
+def pytest_report_header(config):
+    return f"kata: testing {_shown_path(_folder_under_test(config))}/ ({config.getoption('--track')} track)"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    failures = config.stash.get(_failures_key, [])
+    folder = _shown_path(_folder_under_test(config))
+    failing = [name for name in COURSE if any(exercise == name for exercise, _ in failures)]
+    ran = {_exercise_of(report) for report in terminalreporter.stats.get("passed", [])}
+    if not failing:
+        finished = [name for name in COURSE if name in ran]
+        if finished and finished[-1] != COURSE[-1] and not config.getoption("--solutions"):
+            following = COURSE[COURSE.index(finished[-1]) + 1]
+            terminalreporter.write_sep("-", "next step")
+            terminalreporter.write_line(
+                f"Every test that ran passes. Next: exercise {COURSE.index(following) + 1}, "
+                f"{folder}/{following}.py: pytest tests/test_{following}.py{_track_option(config)}"
+            )
+        return
+    first = failing[0]
+    kinds = {kind for exercise, kind in failures if exercise == first}
+    count = sum(exercise == first for exercise, _ in failures)
+    state = "not started yet" if kinds == {"todo"} else "in progress"
+    tests = "tests fails" if count == 1 else "tests fail"
+    terminalreporter.write_sep("-", "next step")
+    terminalreporter.write_line(
+        f"Exercise {COURSE.index(first) + 1} of {len(COURSE)}, {folder}/{first}.py, is {state}: "
+        f"{count} of its {tests}. Work on it with: pytest tests/test_{first}.py{_track_option(config)}"
+    )
+    diagnoses = config.stash.get(_diagnoses_key, [])
+    if diagnoses:
+        terminalreporter.write_line(f"Fix this first: {diagnoses[0].removeprefix('Diagnosis: ')}")

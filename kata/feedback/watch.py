@@ -1,0 +1,162 @@
+"""Watch mode: grade the exercise you are working on each time you save, as rustlings does.
+
+    python grader.py --watch                    watch exercises/
+    python grader.py --watch --submission DIR   watch the modules in DIR
+
+It grades every exercise once, then shows the course's progress and the exercise to work
+on: the first one, in course order, that is not done (after the six, the capstone). Each
+time a file in the folder is saved it grades that exercise again, and any other whose
+file changed; once it is done, it moves on to the next. Ctrl-C leaves.
+
+It notices saves by polling the files' modification times twice a second: six small
+files, so this costs nothing, needs no dependency and behaves the same on every system
+and editor (including those that save by writing a new file and renaming it).
+"""
+
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+
+from kata import COURSE
+from kata.grader import report
+from kata.grader.grading import Report, find_submission
+from kata.grader.grading import grade as grade_in_children
+
+POLL_SECONDS = 0.5
+CLEAR_SCREEN = "\033[2J\033[H"  # ANSI: clear, cursor to the top left; any terminal of this century
+STEPS = (*COURSE, "capstone")  # the order the learner works in
+BAR_WIDTH = 30
+
+
+def finished(group):
+    """Done, or nothing of it can be graded here (the capstone without the pretrained weights)."""
+    return group.status == "done" or all(result.kind == "skipped" for result in group.results)
+
+
+def current_exercise(result):
+    """The step to work on: the first exercise not done, then the capstone; None when all is done."""
+    groups = {group.group: group for group in result.groups}
+    return next((step for step in STEPS if step in groups and not finished(groups[step])), None)
+
+
+def progress_bar(result):
+    done = sum(group.status == "done" for group in result.groups if group.group in COURSE)
+    filled = round(BAR_WIDTH * done / len(COURSE))
+    return (
+        f"Progress [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{len(COURSE)} exercises done, "
+        f"{result.score:g}/{result.max_score:g} points"
+    )
+
+
+def describe(step):
+    if step == "capstone":
+        return "the capstone (your whole encoder against pretrained BERT)"
+    return f"exercise {COURSE.index(step) + 1} ({step})"
+
+
+def screen(result, step, note=""):
+    """The text of one screen: the course's progress, then the current step's line and next step."""
+    folder = report.shown(result.submission)
+    lines = [f"Transformer Encoder Kata, watching {folder}/", "", progress_bar(result), ""]
+    if note:
+        lines += [note, ""]
+    if step is None:
+        lines.append(
+            "All done: every exercise passes and your encoder reproduces pretrained BERT. Well done!"
+        )
+        return "\n".join(lines)
+    group = next(group for group in result.groups if group.group == step)
+    alone = Report(result.submission, [group], group.seconds)
+    module = "encoder" if step == "capstone" else step
+    lines += report.table(alone).splitlines()[2:4]  # the header and this step's row
+    lines += ["", report.next_step(alone), ""]
+    if module == "encoder":
+        lines.append('Where do your numbers part from BERT\'s? python -m kata.diverge "Any sentence."')
+    lines.append(f"Stuck? python grader.py --hint {module}")
+    lines.append(f"Save a file in {folder}/ to grade it again. Ctrl-C to quit.")
+    return "\n".join(lines)
+
+
+def modification_times(folder):
+    """{file name: modification time} of the folder's Python files."""
+    times = {}
+    for path in Path(folder).glob("*.py"):
+        try:
+            times[path.name] = path.stat().st_mtime_ns
+        except FileNotFoundError:  # removed between listing and looking: an editor's save in progress
+            continue
+    return times
+
+
+def changed_exercises(before, after):
+    names = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+    return {Path(name).stem for name in names} & set(COURSE)
+
+
+def merged(result, fresh, graded):
+    """`result` with the groups in `graded` replaced by their fresh results."""
+    fresh_groups = {group.group: group for group in fresh.groups}
+    groups = [fresh_groups[group.group] if group.group in graded else group for group in result.groups]
+    return Report(result.submission, groups, fresh.seconds)
+
+
+@contextlib.contextmanager
+def interrupt_note(out):
+    """While grading, Ctrl-C first says why leaving takes a moment: the running exercises finish first."""
+
+    def note(signum, frame):
+        print("\nStopping once the exercises being graded are finished...", file=out, flush=True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def watch(folder, grade=grade_in_children, poll=POLL_SECONDS, out=None, limits=None, rounds=None):
+    """Watch `folder` until Ctrl-C, or all is done, or after `rounds` gradings (for tests); exit code 0."""
+    out = out or sys.stdout
+    try:
+        _watch(Path(find_submission(folder)), grade, poll, out, limits, rounds)
+    except KeyboardInterrupt:
+        print("\nBye", file=out, flush=True)
+    return 0
+
+
+def _watch(folder, grade, poll, out, limits, rounds):
+    def show(text):
+        out.write((CLEAR_SCREEN if out.isatty() else "\n" + "-" * 80 + "\n") + text + "\n")
+        out.flush()
+
+    def progress(group):
+        print(f"  graded {group.group:<13} {group.status}", file=out, flush=True)
+
+    print(f"Grading every exercise in {report.shown(folder)}/ once (this takes a little while)...", file=out)
+    seen = modification_times(folder)
+    with interrupt_note(out):
+        result = grade(folder, limits=limits, progress=progress)
+    step = current_exercise(result)
+    show(screen(result, step))
+    graded_rounds = 0
+    while step is not None and (rounds is None or graded_rounds < rounds):
+        time.sleep(poll)
+        now = modification_times(folder)
+        if now == seen:
+            continue
+        to_grade = sorted({step} | changed_exercises(seen, now), key=STEPS.index)
+        seen = now  # a save while grading is seen on the next look
+        print(f"\nSaved: grading {', '.join(to_grade)}...", file=out, flush=True)
+        with interrupt_note(out):
+            result = merged(result, grade(folder, only=to_grade, limits=limits), to_grade)
+        graded_rounds += 1
+        previous, step = step, current_exercise(result)
+        note = ""
+        if step != previous and finished(next(g for g in result.groups if g.group == previous)):
+            note = f"{describe(previous).capitalize()} is done." + (
+                f" On to {describe(step)}." if step else ""
+            )
+        show(screen(result, step, note))

@@ -1,0 +1,476 @@
+"""The grader's own process: sandboxes, child processes, verdicts, scores and reports.
+
+For each group of checks (an exercise, or the capstone) a fresh child interpreter runs
+the submission in a sandbox folder (kata/child.py) and writes raw outputs; this
+process, which never imports submission code, computes the reference outputs itself
+and judges. A group whose child hangs, exits, crashes or runs out of memory loses its
+own points and nothing else.
+"""
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kata import COURSE, REPO, SOLUTIONS, course, track_folder
+from kata.core import wire
+from kata.core.as_torch import as_torch
+from kata.core.checking import Check
+from kata.core.compare import Mismatch
+from kata.core.loading import load, load_stack
+from kata.core.weights import pretrained_source
+from kata.feedback.diagnosis import Reported, diagnose, explain
+
+GiB = 1024**3
+CHILDREN = threading.BoundedSemaphore(os.cpu_count() or 1)  # children at once, across all submissions
+OUTPUT_SHOWN = 4000  # characters of a child's printed output kept in the report
+SIGNALS = {
+    signal.SIGSEGV: "a segmentation fault",
+    signal.SIGKILL: "SIGKILL (out of memory?)",
+    signal.SIGABRT: "an abort",
+}
+
+
+@dataclass
+class Limits:
+    timeout: float = 120.0  # seconds per group, interpreter start-up included
+    memory_bytes: int = 6 * GiB  # address space of one child
+    file_bytes: int = 64 * 1024**2  # largest file a child may write (its printed output included)
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    passed: bool
+    message: str = ""  # why it failed, in the tests' words
+    kind: str = "wrong"  # passed, todo (not implemented), wrong, crashed, timeout, skipped
+
+    @property
+    def score(self):
+        return self.check.points if self.passed else 0
+
+
+@dataclass
+class GroupResult:
+    group: str
+    results: list = field(default_factory=list)
+    seconds: float = 0.0
+    output: str = ""  # what the submission printed, capped
+    problem: str = ""  # what happened to the whole group, if anything
+
+    @property
+    def status(self):
+        kinds = {result.kind for result in self.results}
+        if kinds == {"skipped"}:
+            return "not graded"
+        if "timeout" in kinds:
+            return "timed out"
+        if "crashed" in kinds:
+            return "crashed"
+        if all(result.passed for result in self.results):
+            return "done"
+        if kinds <= {"todo", "skipped"}:
+            return "not started"
+        return "in progress"
+
+    @property
+    def score(self):
+        return sum(result.score for result in self.results)
+
+
+def group_checks(group, track="torch"):
+    return [check for check in course.checks(track) if check.group == group]
+
+
+def find_submission(folder, track="torch"):
+    """The folder holding the modules: `folder` itself, or the shallowest folder below it that
+    has an attention.py (a clone's exercises/, or a zip unpacked into a folder of its own).
+    For the NumPy track a folder called numpy comes first (a clone's exercises/numpy/)."""
+    folder = Path(folder).resolve()
+    if (folder / "attention.py").is_file():
+        return folder
+
+    def rank(path):
+        other_track = (path.parent.name == "numpy") != (track == "numpy")
+        return other_track, len(path.parts), str(path)
+
+    found = sorted(folder.rglob("attention.py"), key=rank)
+    return found[0].parent if found else folder
+
+
+# ---- reference outputs (no submission code in this process) ------------------------
+
+_reference_cache = {}
+_reference_lock = threading.RLock()  # several submissions may be graded at once; re-entered by diagnose_check
+
+
+def reference_outputs(check):
+    """The reference's outputs for a check, through the same encoding as a child's."""
+    with _reference_lock:
+        return _reference_outputs(check)
+
+
+def _reference_outputs(check):
+    if check.name not in _reference_cache:
+        if check.group == "capstone":
+            module = load_stack(SOLUTIONS)
+        else:
+            module = load(check.group, SOLUTIONS)
+        outputs = check.probe(module)
+        _reference_cache[check.name] = {
+            key: wire.decode(wire.encode(value)) for key, value in outputs.items()
+        }
+    return _reference_cache[check.name]
+
+
+# ---- one group in one child ----------------------------------------------------------
+
+_sandboxes = None
+_sandboxes_lock = threading.Lock()
+
+
+def sandbox_root():
+    """This process's private folder for its sandboxes. A child may use its own sandbox in it,
+    never read the others (the reference modules are copied into several of them)."""
+    global _sandboxes
+    with _sandboxes_lock:
+        if _sandboxes is None:
+            _sandboxes = tempfile.mkdtemp(prefix="kata-grader-")
+            atexit.register(shutil.rmtree, _sandboxes, ignore_errors=True)
+    return Path(_sandboxes)
+
+
+_running = set()  # the children under way, so that Ctrl-C can stop them
+_running_lock = threading.Lock()
+
+
+def stop_children():
+    """Kill every child under way (each with whatever it started)."""
+    with _running_lock:
+        children = list(_running)
+    for child in children:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run_group(submission, group, limits, selected=True, track="torch"):
+    """Run one group of checks of one submission in a fresh child process.
+
+    Returns a GroupResult when the group is settled without a child (not selected, no
+    weights, missing file), else a function that judges the child's records; call it
+    in the grader's main thread, once the reference outputs are ready.
+    """
+    group_checks_ = group_checks(group, track)
+    if not selected:
+        return GroupResult(
+            group,
+            [CheckResult(c, False, "not graded in this run (--only)", "skipped") for c in group_checks_],
+        )
+    weights = pretrained_source()
+    if weights is None and any(check.needs_weights for check in group_checks_):
+        from kata.core.weights import INSTALL_HINT
+
+        return GroupResult(group, [CheckResult(c, False, INSTALL_HINT, "skipped") for c in group_checks_])
+    module = "encoder" if group == "capstone" else group
+    needed = COURSE if group == "capstone" else (module,)
+    missing = [name for name in needed if not (submission / f"{name}.py").is_file()]
+    if missing:
+        message = f"no {', '.join(name + '.py' for name in missing)} in {submission}"
+        return GroupResult(group, [CheckResult(c, False, message, "todo") for c in group_checks_])
+    links = [name for name in needed if not (submission / f"{name}.py").resolve().is_relative_to(submission)]
+    if links:  # a link to the reference, say: the grader would copy the file it points to
+        message = f"{', '.join(name + '.py' for name in links)} in {submission} links to a file outside it"
+        return GroupResult(group, [CheckResult(c, False, message, "wrong") for c in group_checks_])
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"kata-{group}-", dir=sandbox_root()) as temporary:
+        sandbox = Path(temporary)
+        check_names = [c.name for c in group_checks_]
+        make_sandbox(sandbox, submission, group, module, needed, limits, check_names, track)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(sandbox),
+            "TMPDIR": str(sandbox),
+            "LANG": "C.UTF-8",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_VERBOSITY": "error",
+            "OMP_NUM_THREADS": "1",  # several children share the cores
+            "MKL_NUM_THREADS": "1",
+        }
+        if weights is not None:
+            env["KATA_BERT"] = weights
+        with CHILDREN, open(sandbox / "output.log", "wb") as log:
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    str(sandbox / "support" / "kata" / "grader" / "sandbox" / "child.py"),
+                    str(sandbox / "job.json"),
+                ],
+                cwd=sandbox,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as one
+            )
+            with _running_lock:
+                _running.add(child)
+            timed_out = False
+            try:
+                child.wait(timeout=limits.timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                with _running_lock:
+                    _running.discard(child)
+                try:
+                    os.killpg(child.pid, signal.SIGKILL)  # also whatever it may have left behind
+                except ProcessLookupError:
+                    pass
+                child.wait()
+                kill_leftovers(sandbox)
+        with open(sandbox / "output.log", "rb") as log:
+            output = log.read(OUTPUT_SHOWN).decode("utf-8", "replace")
+        records = read_records(sandbox / "results.jsonl")
+    seconds = time.monotonic() - start
+
+    def judge():
+        result = judge_group(group, group_checks_, records, child.returncode, timed_out, limits, track)
+        result.seconds, result.output = seconds, output
+        return result
+
+    return judge
+
+
+def kill_leftovers(sandbox):
+    """Kill what a child left behind outside its process group (a fork in a session of its own):
+    every process whose command line names this sandbox. Linux only (it reads /proc)."""
+    marker = os.fsencode(os.path.join(sandbox, ""))
+    for _ in range(100):  # until none is left, should they keep forking
+        found = False
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            try:
+                if entry.isdigit() and marker in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    os.kill(int(entry), signal.SIGKILL)
+                    found = True
+            except OSError:  # gone already
+                continue
+        if not found:
+            return
+
+
+# What a child is given of the support package: the course's probes and what they use, and
+# sandbox/, the only grader code that runs in a child. Never feedback, views or maintainer tools.
+CHILD_SUPPORT = ("__init__.py", "core", "course", "grader/__init__.py", "grader/sandbox")
+
+
+def copy_child_support(target):
+    """Copy CHILD_SUPPORT of the kata package into `target` (a sandbox's support/kata)."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    for part in CHILD_SUPPORT:
+        source, destination = REPO / "kata" / part, target / part
+        if source.is_dir():
+            shutil.copytree(source, destination, ignore=ignore)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+
+
+def make_sandbox(sandbox, submission, group, module, needed, limits, check_names, track="torch"):
+    """Fill the sandbox: support code, the submission's module(s), the reference modules before it
+    (from the submission's track)."""
+    copy_child_support(sandbox / "support" / "kata")
+    (sandbox / "submission").mkdir()
+    (sandbox / "reference").mkdir()
+    for name in needed:
+        shutil.copyfile(submission / f"{name}.py", sandbox / "submission" / f"{name}.py")
+    for name in [] if group == "capstone" else COURSE[: COURSE.index(module)]:  # the capstone is all theirs
+        shutil.copyfile(track_folder(SOLUTIONS, track) / f"{name}.py", sandbox / "reference" / f"{name}.py")
+    job = {
+        "sandbox": str(sandbox),
+        "support": str(sandbox / "support"),
+        "submission": str(sandbox / "submission"),
+        "reference": str(sandbox / "reference"),
+        "results": str(sandbox / "results.jsonl"),
+        "module": module,
+        "whole_stack": group == "capstone",
+        "track": track,
+        "checks": check_names,
+        "forbidden": [str(REPO), str(submission), str(sandbox.parent)],
+        "memory_bytes": limits.memory_bytes,
+        "file_bytes": limits.file_bytes,
+    }
+    (sandbox / "job.json").write_text(json.dumps(job))
+
+
+def read_records(path):
+    """The child's records, first one per check; lines that do not parse are ignored."""
+    records = {}
+    if not path.exists():
+        return records
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):  # the submission may write here too
+                continue
+            if isinstance(record, dict):
+                key = record.get("check") or record.get("event")
+                if isinstance(key, str):
+                    records.setdefault(key, record)
+    return records
+
+
+def judge_group(group, group_checks_, records, returncode, timed_out, limits, track="torch"):
+    result = GroupResult(group)
+    if timed_out:
+        ended = f"timed out: still running after {limits.timeout:g} s (an infinite loop?)"
+    elif returncode is not None and returncode < 0:
+        name = SIGNALS.get(-returncode, f"signal {-returncode}")
+        ended = f"crashed: the process was killed by {name}"
+    elif "done" not in records:
+        ended = f"crashed: the process exited (code {returncode}) before reporting; did the submission call os._exit()?"
+    else:
+        ended = ""
+    import_error = records.get("import_error", {}).get("error")
+    if import_error is not None and not isinstance(import_error, dict):
+        import_error = {"type": "an unreadable error", "message": str(import_error)[:500]}
+    if import_error and not timed_out and not (returncode or 0) < 0:
+        ended = ""  # the child stops after reporting an import error: that is no crash of its own
+    result.problem = ended
+    for check in group_checks_:
+        record = records.get(check.name)
+        if import_error:
+            kind = "crashed"  # the module cannot even be imported: nothing of it runs
+            result.results.append(CheckResult(check, False, describe_import_error(import_error, group), kind))
+        elif record is None:
+            kind = "timeout" if timed_out else "crashed"
+            result.results.append(CheckResult(check, False, ended or "no result reported", kind))
+        elif "error" in record:
+            result.results.append(error_result(check, record["error"], track))
+        else:
+            result.results.append(verdict(check, record.get("outputs"), track))
+    return result
+
+
+def describe_import_error(error, group):
+    where = f" ({error.get('where')})" if error.get("where") else ""
+    module = "encoder" if group == "capstone" else group
+    return f"{module}.py could not be imported{where}: {error.get('type')}: {error.get('message')}"
+
+
+def error_result(check, error, track="torch"):
+    error = error if isinstance(error, dict) else {}
+    kind_of_error, message = str(error.get("type")), str(error.get("message"))
+    where = f" at {error['where']}" if error.get("where") else ""
+    if kind_of_error == "NotImplementedError":
+        return CheckResult(check, False, f"not implemented yet{where} ({message})", "todo")
+    if kind_of_error == "SystemExit" or message.startswith("ran out of memory"):
+        return CheckResult(check, False, f"{message}{where}", "crashed")
+    diagnosis = explain(diagnose_check(check, Reported(kind_of_error, message), track))
+    return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}{diagnosis}", "wrong")
+
+
+def verdict(check, encoded, track="torch"):
+    expected = reference_outputs(check)  # outside the try: the reference failing is the grader's failure
+    try:
+        actual = {key: wire.decode(value) for key, value in dict(encoded).items()}
+        check.verdict(actual, expected)
+    except Mismatch as mismatch:
+        diagnosis = explain(diagnose_check(check, mismatch, track))
+        message = str(mismatch)
+        if diagnosis:  # specific: the generic "Where to look" would only distract from it
+            message = "\n".join(line for line in message.splitlines() if "Where to look:" not in line)
+        return CheckResult(check, False, message + diagnosis, "wrong")
+    except Exception as error:  # noqa: BLE001  (the records are untrusted data: any nonsense is wrong)
+        return CheckResult(check, False, f"unreadable output ({type(error).__name__}: {error})", "wrong")
+    return CheckResult(check, True, "", "passed")
+
+
+def diagnose_check(check, mismatch, track="torch"):
+    """The known mistakes whose implementation fails `check` exactly as the submission did.
+
+    Runs in this process on the catalogue's variants of the reference: our code, never
+    the submission's."""
+    if check.group not in COURSE:
+        return []
+
+    def run(folder):
+        try:
+            module = load(check.group, folder, reference=track_folder(SOLUTIONS, track))
+            outputs = check.probe(as_torch(module) if track == "numpy" else module)
+            check.verdict(
+                {key: wire.decode(wire.encode(value)) for key, value in outputs.items()},
+                reference_outputs(check),
+            )
+        except Exception as error:  # noqa: BLE001  (a known-wrong implementation may fail in any way)
+            return error
+        return None
+
+    with _reference_lock:  # loading modules is not thread-safe
+        return diagnose(mismatch, check.group, run, track)
+
+
+# ---- a whole submission ----------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    submission: Path
+    groups: list
+    seconds: float
+    track: str = "torch"  # "torch" or "numpy": the track the submission is written in
+
+    @property
+    def score(self):
+        return sum(group.score for group in self.groups)
+
+    @property
+    def max_score(self):
+        return sum(check.points for check in course.checks(self.track))
+
+
+def grade(submission, only=None, limits=None, progress=None, track="torch"):
+    """Grade every group of `submission` (all of them appear; only `only` are run), in parallel children.
+
+    A NumPy-track submission runs the same checks against the same (PyTorch) reference,
+    seen through kata/as_torch.py in its child."""
+    start = time.monotonic()
+    limits = limits or Limits()
+    submission = find_submission(submission, track)
+    selected = [group for group in course.GROUPS if not only or group in only]
+    pool = ThreadPoolExecutor(max_workers=len(course.GROUPS))  # CHILDREN limits the real work
+    try:
+        futures = {
+            group: pool.submit(run_group, submission, group, limits, group in selected, track)
+            for group in course.GROUPS
+        }
+        for check in course.checks(track):  # the reference, meanwhile, in this process
+            if check.group in selected and (pretrained_source() or not check.needs_weights):
+                reference_outputs(check)
+        judged = {}
+        for future in as_completed(futures.values()):  # judged and shown as each child finishes
+            outcome = future.result()
+            result = outcome if isinstance(outcome, GroupResult) else outcome()
+            judged[result.group] = result
+            if progress and result.group in selected:
+                progress(result)
+    except KeyboardInterrupt:  # Ctrl-C: stop at once, children included (they are in sessions of their own)
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_children()
+        raise
+    pool.shutdown()
+    return Report(submission, [judged[group] for group in course.GROUPS], time.monotonic() - start, track)

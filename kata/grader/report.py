@@ -1,0 +1,153 @@
+"""What the grader shows: the learner's table and next step, Gradescope's results.json, the class CSV."""
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from kata import COURSE, course
+
+
+def shown(path):
+    """A path as the person typed it, relative to where they are when that is shorter."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+TRACK_NAMES = {"torch": "PyTorch track", "numpy": "NumPy track"}
+
+
+def table(report):
+    lines = [
+        f"Transformer Encoder Kata: grading {shown(report.submission)}/ ({TRACK_NAMES[report.track]})",
+        "",
+        f"  {'#':>2}  {'exercise':<13} {'checks':>7}  {'points':>9}  status",
+    ]
+    for group in report.groups:
+        number = str(COURSE.index(group.group) + 1) if group.group in COURSE else "-"
+        passed = sum(result.passed for result in group.results)
+        points = f"{group.score:g} / {sum(r.check.points for r in group.results):g}"
+        lines.append(
+            f"  {number:>2}  {group.group:<13} {passed:>3}/{len(group.results):<3}  {points:>9}  {group.status}"
+        )
+    lines.append(f"      {'total':<13} {'':>7}  {f'{report.score:g} / {report.max_score:g}':>9}")
+    return "\n".join(lines)
+
+
+def next_step(report):
+    """One short paragraph: the first unfinished exercise, its first failing check and why."""
+    for group in report.groups:
+        failing = [result for result in group.results if not result.passed and result.kind != "skipped"]
+        if not failing:
+            continue
+        first = failing[0]
+        module = "encoder" if group.group == "capstone" else group.group
+        where = f"{shown(report.submission)}/{module}.py"
+        if group.group == "capstone":
+            heading = (
+                f"Next: your whole stack ({where} and the modules under it) does not reproduce BERT yet."
+            )
+        else:
+            heading = f"Next: exercise {COURSE.index(group.group) + 1}, {where}, is {group.status}."
+        lines = [heading, f"  First failing check: {first.check.name} ({first.check.title})"]
+        lines += [f"  {line}" for line in first.message.splitlines()[:6]]
+        if group.problem:
+            lines.append(f"  The process {group.problem}")
+        if group.output.strip():
+            lines.append(f"  It printed: {group.output.strip().splitlines()[0][:120]}")
+        track_option = " --track numpy" if report.track == "numpy" else ""
+        lines.append(f"  See every failing test: pytest tests/test_{module}.py{track_option}")
+        return "\n".join(lines)
+    not_graded = [group for group in report.groups if group.status == "not graded"]
+    if not_graded:
+        names = ", ".join(group.group for group in not_graded)
+        reason = not_graded[0].results[0].message
+        why = "" if "--only" in reason else f" ({reason})"
+        return f"Everything graded passes. Not graded in this run: {names}{why}."
+    return "All done: every check passes, and your encoder reproduces pretrained BERT. Well done!"
+
+
+def gradescope(report):
+    """Gradescope's results.json: every known check appears, max scores add up to 100."""
+    tests = []
+    for group in report.groups:
+        for result in group.results:
+            output = result.message or "passed"
+            if not result.passed and group.output.strip():
+                output += f"\n\nWhat {group.group}.py printed (first lines):\n{group.output[:1000]}"
+            tests.append(
+                {
+                    "name": f"{result.check.name}: {result.check.title}",
+                    "score": result.score,
+                    "max_score": result.check.points,
+                    "status": "passed" if result.passed else "failed",
+                    "output": output,
+                }
+            )
+    return {
+        "score": report.score,
+        "execution_time": round(report.seconds, 2),
+        "output": table(report) + "\n\n" + next_step(report),
+        "tests": tests,
+        "extra_data": {"track": report.track},
+    }
+
+
+def failed_gradescope(error, seconds=0.0, track="torch"):
+    """A results.json for when the grader itself failed: zero, with every check of the track listed."""
+    tests = [
+        {
+            "name": f"{check.name}: {check.title}",
+            "score": 0,
+            "max_score": check.points,
+            "status": "failed",
+            "output": "not graded: the grader failed",
+        }
+        for check in course.checks(track)
+    ]
+    return {
+        "score": 0,
+        "execution_time": round(seconds, 2),
+        "output": f"The grader failed: {error}",
+        "tests": tests,
+        "extra_data": {"track": track},
+    }
+
+
+def write_atomically(path, text):
+    """Write a whole file or nothing: a reader never sees half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def write_json(path, data):
+    write_atomically(path, json.dumps(data, indent=2) + "\n")
+
+
+def class_summary(results):
+    """CSV text: learner, score, then points per exercise, from {learner: results.json data}."""
+    groups = [group for group in course.GROUPS if course.points(group) > 0]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["learner", "score", *groups])
+    for learner, data in sorted(results.items()):
+        per_group = dict.fromkeys(groups, 0.0)
+        for test in data["tests"]:
+            group = test["name"].split("/", 1)[0]
+            if group in per_group:
+                per_group[group] += test["score"]
+        writer.writerow([learner, f"{data['score']:g}", *(f"{per_group[g]:g}" for g in groups)])
+    return buffer.getvalue()
