@@ -51,6 +51,12 @@ def random_padding_mask(leading, length_q, length_k, seed=0):
     return mask.reshape(*leading, 1, length_k) if leading else mask.reshape(1, length_k)
 
 
+def test_passes_the_graded_check(impl, graded_check):
+    """Each graded check of this exercise (kata/course/attention.py), run exactly as the
+    grader runs it: same inputs, probe, verdict, hints and points."""
+    impl.run_check(graded_check)
+
+
 @pytest.mark.parametrize("leading, length_q, length_k, d, d_v", SHAPES)
 def test_returns_output_and_weights_with_the_documented_shapes(
     attention, leading, length_q, length_k, d, d_v

@@ -210,6 +210,12 @@ def expect_matches_bert(output, bert_output, attention_mask, model, atol=WHOLE_M
 # ---- EncoderLayer -----------------------------------------------------------------
 
 
+def test_passes_the_graded_check(impl, graded_check):
+    """Each graded check of this exercise (kata/course/encoder.py) and the capstone's (your whole stack against pretrained BERT), run exactly as the
+    grader runs it: same inputs, probe, verdict, hints and points."""
+    impl.run_check(graded_check)
+
+
 def test_layer_has_the_documented_sub_modules(encoder):
     layer = encoder.EncoderLayer(30, 5, 43)
     for name, class_name in (

@@ -95,6 +95,12 @@ def got_gradient(tensor):
 # ---- gelu --------------------------------------------------------------------------
 
 
+def test_passes_the_graded_check(impl, graded_check):
+    """Each graded check of this exercise (kata/course/feed_forward.py), run exactly as the
+    grader runs it: same inputs, probe, verdict, hints and points."""
+    impl.run_check(graded_check)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("shape", [(), (7,), (3, 5), (2, 3, 4)])
 def test_gelu_keeps_the_shape_and_dtype_of_its_input(feed_forward, shape, dtype):

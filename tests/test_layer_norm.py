@@ -79,6 +79,12 @@ def got_gradient(tensor):
 # ---- the layer_norm function --------------------------------------------------------
 
 
+def test_passes_the_graded_check(impl, graded_check):
+    """Each graded check of this exercise (kata/course/layer_norm.py), run exactly as the
+    grader runs it: same inputs, probe, verdict, hints and points."""
+    impl.run_check(graded_check)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_layer_norm_keeps_the_shape_of_its_input(layer_norm, shape):
     weight, bias = random_affine(shape[-1])

@@ -126,6 +126,12 @@ def reference_twin(reference_multi_head, module, d_model, num_heads):
 # ---- split_heads and merge_heads ----------------------------------------------------
 
 
+def test_passes_the_graded_check(impl, graded_check):
+    """Each graded check of this exercise (kata/course/multi_head.py), run exactly as the
+    grader runs it: same inputs, probe, verdict, hints and points."""
+    impl.run_check(graded_check)
+
+
 @pytest.mark.parametrize("batch, length, d_model, num_heads", SHAPES)
 def test_split_heads_gives_batch_heads_length_head_width(multi_head, batch, length, d_model, num_heads):
     x = random_input(batch, length, d_model)

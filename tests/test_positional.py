@@ -127,6 +127,12 @@ def oracle_embeddings(reference_module, position_table, input_ids, token_type_id
 # ---- the sinusoidal table ------------------------------------------------------------
 
 
+def test_passes_the_graded_check(impl, graded_check):
+    """Each graded check of this exercise (kata/course/positional.py), run exactly as the
+    grader runs it: same inputs, probe, verdict, hints and points."""
+    impl.run_check(graded_check)
+
+
 @pytest.mark.parametrize("max_len, d_model", TABLE_SIZES)
 def test_table_has_shape_max_len_by_d_and_dtype_float32(positional, max_len, d_model):
     table = positional.sinusoidal_positional_encoding(max_len, d_model)

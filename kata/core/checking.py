@@ -9,11 +9,14 @@ process (the check's twin test). The checks themselves, with their points, live 
 exercise in kata/course/.
 """
 
+import threading
 import zlib
 from dataclasses import dataclass, field, replace
 
 import torch
 
+from kata import SOLUTIONS
+from kata.core import wire
 from kata.core.compare import ONE_OP, WHOLE_MODEL, Mismatch, expect_close, expect_shape
 
 
@@ -196,3 +199,37 @@ def for_track(checks, track):
     if track == "torch":
         return tuple(checks)
     return tuple(inference_only(c) if c.inference_only_probe is not None else c for c in checks)
+
+
+# ---- running a check in process: its pytest twin, the grader's verdicts and diagnosis -----
+
+_reference_cache: dict[str, dict[str, object]] = {}
+# Several submissions may be graded at once, and loading modules is not thread-safe; a
+# diagnosis re-enters it while it holds it.
+reference_lock = threading.RLock()
+
+
+def through_the_wire(outputs: dict[str, object]) -> dict[str, object]:
+    """Outputs as the grader receives them from a child (kata.core.wire): the same in every path."""
+    return {key: wire.decode(wire.encode(value)) for key, value in outputs.items()}
+
+
+def reference_outputs(check: Check) -> dict[str, object]:
+    """The PyTorch reference's outputs for `check` (both tracks are held to it), computed once."""
+    from kata.core.loading import load, load_stack
+
+    with reference_lock:
+        if check.name not in _reference_cache:
+            if check.group == "capstone":
+                module = load_stack(SOLUTIONS)
+            else:
+                module = load(check.group, SOLUTIONS)
+            _reference_cache[check.name] = through_the_wire(check.probe(module))
+        return _reference_cache[check.name]
+
+
+def run_check(check: Check, module: object) -> None:
+    """Run `check` on `module` in this process and raise `Mismatch` unless it passes.
+
+    The same probe, encoding and verdict as the grader's, so the test and the grade agree."""
+    check.verdict(through_the_wire(check.probe(module)), reference_outputs(check))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from kata import SOLUTIONS, track_folder
+from kata import COURSE, SOLUTIONS, track_folder
 from kata.core.compare import SAME_MISTAKE, Mismatch
 from kata.course import mistakes_for
 
@@ -94,3 +94,27 @@ def explain(mistakes):
         f"{mistake.description} ({mistake.exercise}/{mistake.name})" for mistake in mistakes
     )
     return f"\n  Diagnosis: this is exactly what you get if you {named}."
+
+
+def diagnose_check(check, failure, track="torch"):
+    """The known mistakes whose implementation fails graded `check` exactly as `failure` did.
+
+    The grader's verdicts and the checks' pytest twins both use it. It runs in this process
+    on the catalogue's variants of the reference: our code, never the submission's."""
+    from kata.core.as_torch import as_torch
+    from kata.core.checking import reference_lock, run_check
+    from kata.core.loading import load
+
+    if check.group not in COURSE:
+        return []
+
+    def run(folder):
+        try:
+            module = load(check.group, folder, reference=track_folder(SOLUTIONS, track))
+            run_check(check, as_torch(module) if track == "numpy" else module)
+        except Exception as error:  # noqa: BLE001  (a known-wrong implementation may fail in any way)
+            return error
+        return None
+
+    with reference_lock:  # loading modules is not thread-safe
+        return diagnose(failure, check.group, run, track)

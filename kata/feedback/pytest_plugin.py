@@ -25,13 +25,14 @@ import torch
 from hypothesis import Phase, settings
 from threadpoolctl import threadpool_limits
 
-from kata import COURSE, EXERCISES, REPO, SOLUTIONS, track_folder
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, course, track_folder
 from kata.core import hf
 from kata.core.as_torch import as_torch
+from kata.core.checking import run_check
 from kata.core.compare import Mismatch
 from kata.core.loading import ExerciseImportError, load, load_stack, origin
 from kata.core.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
-from kata.feedback.diagnosis import diagnose, explain
+from kata.feedback.diagnosis import diagnose, diagnose_check, explain
 
 # Derandomized, so a learner sees the same failing example on every run.
 # Without the explain phase, which prints lines of the kata's own code that mean nothing to a learner.
@@ -90,13 +91,16 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    # Tests of what only one track has (autograd and train mode; float64 loading) run on that track only.
+    # A test of what only the other track has (autograd and train mode; float64 loading) is not
+    # a test of this track at all: it is left out, not counted as deselected.
     off_track = "numpy_only" if config.getoption("--track") == "torch" else "torch_only"
-    dropped = (off_track,) if config.getoption("--solutions") else (off_track, "maintainer")
-    kept = [item for item in items if not any(item.get_closest_marker(marker) for marker in dropped)]
-    if len(kept) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = kept
+    items[:] = [item for item in items if not item.get_closest_marker(off_track)]
+    # The maintainer tests check the kata itself: against the reference only.
+    if not config.getoption("--solutions"):
+        maintainer = [item for item in items if item.get_closest_marker("maintainer")]
+        if maintainer:
+            config.hook.pytest_deselected(items=maintainer)
+            items[:] = [item for item in items if item not in maintainer]
     # In course order, so the first failures on screen belong to the first unfinished exercise.
     items.sort(key=lambda item: COURSE.index(_exercise_of(item)) if _exercise_of(item) else len(COURSE))
 
@@ -122,6 +126,37 @@ class Implementation:
 
     def _face(self, module):
         return as_torch(module) if self.track == "numpy" else module
+
+    def run_check(self, check):
+        """Run one graded check (kata/course/) on this implementation, exactly as the grader judges it."""
+        if check.needs_weights and pretrained_source() is None:
+            pytest.skip(INSTALL_HINT)
+        if check.needs_weights:
+            import_transformers()
+        module = self.stack() if check.group == "capstone" else self.module(check.group)
+        try:
+            run_check(check, module)
+        except Mismatch as mismatch:
+            mismatch.add_note(f"(graded check {check.name}: {check.title}; {check.points:g} points)")
+            raise
+
+
+def pytest_generate_tests(metafunc):
+    """A test that asks for `graded_check` runs once per graded check of its file's exercise
+    (the encoder's file also has the capstone's): the checks' pytest twins."""
+    if "graded_check" not in metafunc.fixturenames:
+        return
+    exercise = _exercise_of(metafunc.definition)
+    groups = (exercise, "capstone") if exercise == COURSE[-1] else (exercise,)
+    track = metafunc.config.getoption("--track")
+    checks = [check for group in groups for check in course.group_checks(group, track)]
+    metafunc.parametrize(
+        "graded_check",
+        [
+            pytest.param(check, id=check.name, marks=[pytest.mark.pretrained] if check.needs_weights else [])
+            for check in checks
+        ],
+    )
 
 
 def _folder_under_test(config):
@@ -243,6 +278,10 @@ def _diagnosis(item, failure):
     exercise = _exercise_of(item)
     if exercise is None or not isinstance(failure, Exception):
         return ""
+    track = item.config.getoption("--track")
+    check = item.funcargs.get("graded_check")
+    if check is not None:  # a graded check's twin: the grader's own diagnosis
+        return explain(diagnose_check(check, failure, track))
 
     def run(folder):
         arguments = _arguments_with_implementation(item, folder)

@@ -23,12 +23,10 @@ from pathlib import Path
 
 from kata import COURSE, REPO, SOLUTIONS, course, track_folder
 from kata.core import wire
-from kata.core.as_torch import as_torch
-from kata.core.checking import Check
+from kata.core.checking import Check, reference_outputs
 from kata.core.compare import Mismatch
-from kata.core.loading import load, load_stack
 from kata.core.weights import pretrained_source
-from kata.feedback.diagnosis import Reported, diagnose, explain
+from kata.feedback.diagnosis import Reported, diagnose_check, explain
 
 GiB = 1024**3
 CHILDREN = threading.BoundedSemaphore(os.cpu_count() or 1)  # children at once, across all submissions
@@ -105,31 +103,6 @@ def find_submission(folder, track="torch"):
 
     found = sorted(folder.rglob("attention.py"), key=rank)
     return found[0].parent if found else folder
-
-
-# ---- reference outputs (no submission code in this process) ------------------------
-
-_reference_cache = {}
-_reference_lock = threading.RLock()  # several submissions may be graded at once; re-entered by diagnose_check
-
-
-def reference_outputs(check):
-    """The reference's outputs for a check, through the same encoding as a child's."""
-    with _reference_lock:
-        return _reference_outputs(check)
-
-
-def _reference_outputs(check):
-    if check.name not in _reference_cache:
-        if check.group == "capstone":
-            module = load_stack(SOLUTIONS)
-        else:
-            module = load(check.group, SOLUTIONS)
-        outputs = check.probe(module)
-        _reference_cache[check.name] = {
-            key: wire.decode(wire.encode(value)) for key, value in outputs.items()
-        }
-    return _reference_cache[check.name]
 
 
 # ---- one group in one child ----------------------------------------------------------
@@ -398,30 +371,6 @@ def verdict(check, encoded, track="torch"):
     except Exception as error:  # noqa: BLE001  (the records are untrusted data: any nonsense is wrong)
         return CheckResult(check, False, f"unreadable output ({type(error).__name__}: {error})", "wrong")
     return CheckResult(check, True, "", "passed")
-
-
-def diagnose_check(check, mismatch, track="torch"):
-    """The known mistakes whose implementation fails `check` exactly as the submission did.
-
-    Runs in this process on the catalogue's variants of the reference: our code, never
-    the submission's."""
-    if check.group not in COURSE:
-        return []
-
-    def run(folder):
-        try:
-            module = load(check.group, folder, reference=track_folder(SOLUTIONS, track))
-            outputs = check.probe(as_torch(module) if track == "numpy" else module)
-            check.verdict(
-                {key: wire.decode(wire.encode(value)) for key, value in outputs.items()},
-                reference_outputs(check),
-            )
-        except Exception as error:  # noqa: BLE001  (a known-wrong implementation may fail in any way)
-            return error
-        return None
-
-    with _reference_lock:  # loading modules is not thread-safe
-        return diagnose(mismatch, check.group, run, track)
 
 
 # ---- a whole submission ----------------------------------------------------------------
