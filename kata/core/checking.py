@@ -1,10 +1,10 @@
-"""What a graded check is, and the building blocks its probes and verdicts are made of.
+"""What a graded check is, and the building blocks its probes and comparisons are made of.
 
 A check has two halves. Its *probe* runs an implementation on inputs it makes itself
 (seeded, so every process makes the same ones) and returns plain outputs: tensors,
-strings, numbers. Its *verdict* compares those outputs with the reference's and raises
+strings, numbers. Its *comparison* (`Check.compare`) holds those outputs with the reference's and raises
 `Mismatch` with the tests' own words (kata.core.compare) when they differ. The grader runs
-the probe in a sandboxed child and the verdict in its own process; pytest runs both in
+the probe in a sandboxed child and the comparison in its own process; pytest runs both in
 process (the check's twin test). The checks themselves, with their points, live with their
 exercise in kata/course/.
 """
@@ -39,7 +39,7 @@ class Check:
     def name(self):
         return f"{self.group}/{self.slug}"
 
-    def verdict(self, actual, expected):
+    def compare(self, actual, expected):
         """Raise Mismatch unless `actual` (the learner's outputs) matches `expected` (the reference's)."""
         if self.judge is not None:
             return self.judge(actual, expected)
@@ -201,7 +201,7 @@ def for_track(checks, track):
     return tuple(inference_only(c) if c.inference_only_probe is not None else c for c in checks)
 
 
-# ---- running a check in process: its pytest twin, the grader's verdicts and diagnosis -----
+# ---- running a check in process: its pytest twin, the grader's scores and diagnosis -----
 
 _reference_cache: dict[str, dict[str, object]] = {}
 # Several submissions may be graded at once, and loading modules is not thread-safe; a
@@ -231,5 +231,5 @@ def reference_outputs(check: Check) -> dict[str, object]:
 def run_check(check: Check, module: object) -> None:
     """Run `check` on `module` in this process and raise `Mismatch` unless it passes.
 
-    The same probe, encoding and verdict as the grader's, so the test and the grade agree."""
-    check.verdict(through_the_wire(check.probe(module)), reference_outputs(check))
+    The same probe, encoding and comparison as the grader's, so the test and the grade agree."""
+    check.compare(through_the_wire(check.probe(module)), reference_outputs(check))

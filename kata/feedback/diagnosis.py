@@ -99,7 +99,7 @@ def explain(mistakes):
 def diagnose_check(check, failure, track="torch"):
     """The known mistakes whose implementation fails graded `check` exactly as `failure` did.
 
-    The grader's verdicts and the checks' pytest twins both use it. It runs in this process
+    The grader's scores and the checks' pytest twins both use it. It runs in this process
     on the catalogue's variants of the reference: our code, never the submission's."""
     from kata.core.as_torch import as_torch
     from kata.core.checking import reference_lock, run_check

@@ -58,7 +58,7 @@ class CannotRun(Exception):
 
 
 @dataclass
-class Verdict:
+class StageComparison:
     ok: bool
     line: str  # the table's result column
     count: str = ""  # how many values are off, when a tensor differs
@@ -161,27 +161,27 @@ def considered(stage, attention_mask):
 
 
 def judge(stage, yours, theirs, where, tokens):
-    """Does the learner's stage match BERT's? The verdict says by how much and where, if not."""
+    """Does the learner's stage match BERT's? The comparison says by how much and where, if not."""
     if isinstance(yours, str):
-        return Verdict(False, yours)
+        return StageComparison(False, yours)
     try:
         expect_close(yours, theirs, atol=TOLERANCE, rtol=RELATIVE_TOLERANCE, what=stage.name, where=where)
     except Mismatch as mismatch:
         if yours.shape != theirs.shape or not torch.isfinite(yours).all():
-            return Verdict(False, str(mismatch).split(": ", 1)[1].split("\n")[0])
+            return StageComparison(False, str(mismatch).split(": ", 1)[1].split("\n")[0])
         difference = ((yours.double() - theirs.double()).abs() * where).nan_to_num(0.0)
         index = tuple(int(i) for i in (difference == difference.max()).nonzero()[0])
         allowed = TOLERANCE + RELATIVE_TOLERANCE * theirs.double().abs()
         off = int(((difference > allowed) & where.expand_as(difference)).sum())
         total = int(where.expand_as(difference).sum())
-        return Verdict(
+        return StageComparison(
             False,
             f"DIFFERS by {difference[index]:.3g} at {locate(stage, index, tokens)} "
             f"(yours {yours[index]:.6g}, BERT's {theirs[index]:.6g})",
             f"{off} of its {total} values on real tokens are off",
         )
     largest = ((yours.double() - theirs.double()).abs() * where).max()
-    return Verdict(True, f"OK (largest difference {largest:.1e})")
+    return StageComparison(True, f"OK (largest difference {largest:.1e})")
 
 
 def locate(stage, index, tokens):
@@ -307,14 +307,14 @@ def compare(folder, sentence, pair=None):
     print(f"\n  {'stage':<28} result")
     for number, stage in enumerate(every_stage):
         where = considered(stage, inputs["attention_mask"])
-        verdict = judge(stage, yours[stage.name], theirs[stage.name], where, tokens)
-        print(f"  {stage.name:<28} {verdict.line}")
-        if verdict.ok:
+        comparison = judge(stage, yours[stage.name], theirs[stage.name], where, tokens)
+        print(f"  {stage.name:<28} {comparison.line}")
+        if comparison.ok:
             continue
         later = len(every_stage) - number - 1
         if later:
             print(f"  ... {later} later stages not compared: each is computed from this one.")
-        print(f"\nFirst difference: {stage.name}" + (f" ({verdict.count})." if verdict.count else "."))
+        print(f"\nFirst difference: {stage.name}" + (f" ({comparison.count})." if comparison.count else "."))
         if error is not None and isinstance(yours[stage.name], str):
             print(paragraph(f"Your code raised {type(error).__name__}: {error}"))
         print(paragraph(explanation(stage, folder, bert.config)))

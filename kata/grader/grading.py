@@ -335,7 +335,7 @@ def judge_group(group, group_checks_, records, returncode, timed_out, limits, tr
         elif "error" in record:
             result.results.append(error_result(check, record["error"], track))
         else:
-            result.results.append(verdict(check, record.get("outputs"), track))
+            result.results.append(score_outputs(check, record.get("outputs"), track))
     return result
 
 
@@ -357,11 +357,11 @@ def error_result(check, error, track="torch"):
     return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}{diagnosis}", "wrong")
 
 
-def verdict(check, encoded, track="torch"):
+def score_outputs(check, encoded, track="torch"):
     expected = reference_outputs(check)  # outside the try: the reference failing is the grader's failure
     try:
         actual = {key: wire.decode(value) for key, value in dict(encoded).items()}
-        check.verdict(actual, expected)
+        check.compare(actual, expected)
     except Mismatch as mismatch:
         diagnosis = explain(diagnose_check(check, mismatch, track))
         message = str(mismatch)

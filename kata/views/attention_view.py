@@ -210,7 +210,7 @@ def choose(args, attention):
     return layer, head, why
 
 
-def verdict(attention, name):
+def agreement_line(attention, name):
     worst = np.abs(attention.difference)
     if not np.isfinite(attention.encoder).all():
         return f"{name} gives NaN or infinite attention weights (magenta in the pictures)."
@@ -300,7 +300,7 @@ def main(argv=None):
     print(f"Layer {layer}, head {head} ({why}; choose with --layer and --head). Wrote to {args.out}/:")
     for file, what in written:
         print(f"  {file:<28} {what}")
-    print(verdict(seen, name[0].upper() + name[1:]))
+    print(agreement_line(seen, name[0].upper() + name[1:]))
     return 0
 
 

@@ -1,7 +1,7 @@
 # ADVERSARIAL FIXTURE (tests/test_grader.py): comparisons. At import this module makes every
 # comparison it can reach say "equal": torch.allclose / equal / isclose / testing.assert_close,
 # Tensor.__eq__, numpy.allclose / array_equal / testing, and the kata's own helpers
-# (kata.compare.expect_*, kata.checks' verdicts and probes), wherever they are loaded.
+# (kata.core.compare.expect_*, the checks' comparisons and probes), wherever they are loaded.
 # Its attention returns zeros of the wrong shape, so it must earn none of attention's 15 points.
 import sys
 
@@ -38,20 +38,21 @@ for name in dir(numpy.testing):
         patch(numpy.testing, name, nothing)
 
 try:  # the kata's helpers: the support copy in the child, or the repository's if reachable
-    import kata.checks
-    import kata.compare
+    import kata.core.checking
+    import kata.core.compare
+    import kata.course.attention
 except Exception:  # noqa: BLE001
     pass
 for module_name, module in list(sys.modules.items()):
-    if module_name.endswith(("compare", "checks", "grading")) and module is not None:
+    if module_name.startswith(("kata.core", "kata.course", "kata.grader")) and module is not None:
         for name in dir(module):
-            if name.startswith(("expect", "judge", "verdict")):
+            if name.startswith(("expect", "judge", "run_check", "score_outputs", "reference_outputs")):
                 patch(module, name, nothing)
         for check in getattr(module, "CHECKS", ()):
             object.__setattr__(check, "judge", nothing)  # frozen dataclasses too
-            object.__setattr__(check, "verdict", nothing)
+            object.__setattr__(check, "compare", nothing)
         if hasattr(module, "Check"):
-            patch(module.Check, "verdict", nothing)
+            patch(module.Check, "compare", nothing)
 
 
 def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
