@@ -1,4 +1,4 @@
-"""The grader's guarantees (SPEC.md, "What the grader guarantees"), proved on hostile submissions.
+"""The grader's guarantees (docs/contract.md, "What the grader guarantees"), proved on hostile submissions.
 
 Each folder in maintainer_tests/adversarial/ is a submission that attacks the grader: it loops, exits,
 crashes, floods the output, lies, forges results, copies the reference or tries to kill the
@@ -115,7 +115,7 @@ def summary(out):
 
 
 def contract_problems(data):
-    """What breaks SPEC.md's results.json contract: every check listed, max scores add to 100,
+    """What breaks the results.json contract (docs/contract.md): every check listed, max scores add to 100,
     scores add to the total."""
     names = [test["name"].split(":")[0] for test in data["tests"]]
     problems = [f"check {name} missing from the tests" for name in CHECK_NAMES if name not in names]

