@@ -28,6 +28,8 @@ import dataclasses
 import functools
 import inspect
 import types
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -54,15 +56,16 @@ TORCH_TWINS = {
     ),
 }
 
-_faces = {}  # NumPy-track module -> its PyTorch face
-_view_classes = {}  # NumPy-track class -> its nn.Module class
+_faces: dict[types.ModuleType, types.ModuleType] = {}  # NumPy-track module -> its PyTorch face
+_view_classes: dict[type, type["ModuleView"]] = {}  # NumPy-track class -> its nn.Module class
 
 
-def as_torch(module):
+def as_torch(module: types.ModuleType) -> types.ModuleType:
     """The NumPy-track `module` with the PyTorch track's API (see the design note above)."""
     if module not in _faces:
         face = types.ModuleType(module.__name__, module.__doc__)
-        face.__file__, face.__wrapped__ = module.__file__, module
+        face.__file__ = module.__file__
+        face.__wrapped__ = module  # type: ignore[attr-defined]  # inspect.unwrap follows it
         package = module.__name__.split(".")[0]
         for name, value in vars(module).items():
             defined_in_track = (getattr(value, "__module__", None) or "").split(".")[0] == package
@@ -76,20 +79,20 @@ def as_torch(module):
     return _faces[module]
 
 
-def to_numpy(value):
+def to_numpy(value: object) -> Any:
     """Tensors (also inside lists and tuples) copied into arrays; anything else as it is."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy().copy()
-    if type(value) in (list, tuple):
+    if isinstance(value, list | tuple) and type(value) in (list, tuple):
         return type(value)(to_numpy(item) for item in value)
     return value
 
 
-def to_torch(value):
+def to_torch(value: object) -> Any:
     """Arrays (also inside lists, tuples and dataclasses) as tensors, NumPy-track modules as views."""
     if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in SHAREABLE_KINDS:
         return torch.from_numpy(np.array(value))  # a copy the caller owns; a NumPy scalar becomes 0-d
-    if type(value) in (list, tuple):
+    if isinstance(value, list | tuple) and type(value) in (list, tuple):
         return type(value)(to_torch(item) for item in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: to_torch(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
@@ -99,15 +102,15 @@ def to_torch(value):
     return value
 
 
-def is_numpy_module(value):
+def is_numpy_module(value: object) -> bool:
     return not isinstance(value, nn.Module | type) and callable(getattr(type(value), "forward", None))
 
 
-def torch_function(function):
+def torch_function(function: Callable[..., object]) -> Callable[..., Any]:
     """`function` taking and returning tensors instead of arrays; same name, docstring and signature."""
 
     @functools.wraps(function)
-    def with_tensors(*args, **kwargs):
+    def with_tensors(*args: object, **kwargs: object) -> Any:
         return to_torch(function(*to_numpy(args), **{key: to_numpy(value) for key, value in kwargs.items()}))
 
     return with_tensors
@@ -116,15 +119,18 @@ def torch_function(function):
 class ModuleView(nn.Module):
     """An nn.Module in front of a NumPy-track module: the same sub-modules, parameters that share its arrays."""
 
-    numpy_class = None  # the NumPy-track class, set on each class view_class makes
+    numpy_class: ClassVar[type | None] = None  # the NumPy-track class, set on each class view_class makes
+    numpy_module: Any  # the NumPy-track object in front of which this view stands
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: object, **kwargs: object) -> None:
         # Built as the class, e.g. multi_head.MultiHeadAttention(30, 5): the NumPy object is built first.
         numpy_args = to_numpy(args)
         numpy_kwargs = {key: to_numpy(value) for key, value in kwargs.items()}
+        if self.numpy_class is None:
+            raise TypeError("ModuleView is built through a class from view_class(), never directly")
         self._adopt(self.numpy_class(*numpy_args, **numpy_kwargs), {})
 
-    def _adopt(self, numpy_module, views):
+    def _adopt(self, numpy_module: object, views: dict[int, "ModuleView"]) -> None:
         """Mirror `numpy_module`; `views` maps id(NumPy object) -> its view, so a shared object gets one view."""
         nn.Module.__init__(self)
         views[id(numpy_module)] = self
@@ -142,7 +148,7 @@ class ModuleView(nn.Module):
         self.numpy_module = numpy_module  # last: until now, reading through would shadow what is registered
         self.train(False)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: object, **kwargs: object) -> Any:
         if any(module.training for module in self.modules()):
             raise RuntimeError(
                 f"{type(self).__name__} is a NumPy-track module: inference only, it has no train mode "
@@ -151,7 +157,7 @@ class ModuleView(nn.Module):
         numpy_kwargs = {key: to_numpy(value) for key, value in kwargs.items()}
         return to_torch(self.numpy_module(*to_numpy(args), **numpy_kwargs))
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         try:
             return super().__getattr__(name)  # parameters, buffers, sub-modules
         except AttributeError:
@@ -160,15 +166,15 @@ class ModuleView(nn.Module):
                 raise
             return to_torch(getattr(numpy_module, name))  # eps, num_heads, config, ...
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"NumPy {type(self.numpy_module).__qualname__}"
 
 
-def view_class(numpy_class):
+def view_class(numpy_class: type) -> type[ModuleView]:
     """The nn.Module class for a NumPy-track class: building it builds the NumPy object behind a view."""
     if numpy_class not in _view_classes:
         twin, attributes = TORCH_TWINS.get(numpy_class.__name__, (None, {}))
-        namespace = {
+        namespace: dict[str, object] = {
             "numpy_class": numpy_class,
             "__doc__": numpy_class.__doc__,
             "__module__": numpy_class.__module__,
@@ -183,7 +189,7 @@ def view_class(numpy_class):
     return _view_classes[numpy_class]
 
 
-def view_of(numpy_module, views):
+def view_of(numpy_module: object, views: dict[int, ModuleView]) -> ModuleView:
     """The view of an existing NumPy-track module object (one per object within `views`)."""
     if id(numpy_module) not in views:
         cls = view_class(type(numpy_module))

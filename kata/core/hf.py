@@ -7,8 +7,12 @@ maintainer test (maintainer_tests/test_hf_recording.py) checks the recording aga
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:  # transformers is imported only when used
+    from transformers import BertConfig, BertModel
 
 RECORDING = Path(__file__).parent / "data" / "hf_tiny_bert.pt"
 
@@ -28,11 +32,12 @@ RECORDED_CONFIG = (
 EMBEDDINGS_SHAPES = ((3, 1), (2, 7), (3, 23))
 
 
-def tiny_bert_config():
+def tiny_bert_config() -> "BertConfig":
     """A BERT config with small, odd, mutually different sizes, so a swapped axis cannot hide."""
     from transformers import BertConfig
 
-    return BertConfig(
+    # attn_implementation reaches PreTrainedConfig through **kwargs, which BertConfig's signature hides.
+    return BertConfig(  # type: ignore[call-arg]
         vocab_size=97,
         hidden_size=30,
         num_attention_heads=5,  # head width 6
@@ -46,7 +51,7 @@ def tiny_bert_config():
     )
 
 
-def tiny_bert():
+def tiny_bert() -> "BertModel":
     """A randomly initialised BertModel (no download) in eval mode, the same in every process.
 
     Every parameter is redrawn, layer norms included, so that swapping any two weights
@@ -65,6 +70,6 @@ def tiny_bert():
     return model
 
 
-def load_recording(path=RECORDING):
+def load_recording(path: Path = RECORDING) -> dict[str, Any]:
     """The recording written by `save_recording`; needs torch only, not transformers."""
     return torch.load(path, weights_only=True)

@@ -18,7 +18,7 @@ from .. import COURSE, SOLUTIONS
 class ExerciseImportError(Exception):
     """A module of the implementation under test could not be imported."""
 
-    def __init__(self, path, error):
+    def __init__(self, path: str | Path, error: BaseException) -> None:
         self.path = Path(path)
         self.error = error
         detail = f"{type(error).__name__}: {error}"
@@ -27,10 +27,10 @@ class ExerciseImportError(Exception):
         super().__init__(f"{self.path} could not be imported: {detail}")
 
 
-_loaded = {}
+_loaded: dict[tuple[str, Path, Path], types.ModuleType] = {}
 
 
-def load(module, folder, reference=SOLUTIONS):
+def load(module: str, folder: str | Path, reference: str | Path = SOLUTIONS) -> types.ModuleType:
     """Return `module` loaded from `folder`, with the modules before it in the course from `reference`.
 
     `load("multi_head", learner_dir)` gives the learner's multi_head.py whose
@@ -52,7 +52,7 @@ def load(module, folder, reference=SOLUTIONS):
     return _loaded[key]
 
 
-def origin(module):
+def origin(module: object) -> tuple[str, Path, Path] | None:
     """(module name, folder, reference folder) that `load` loaded `module` from, or None."""
     for key, loaded in _loaded.items():
         if loaded is module:
@@ -60,7 +60,7 @@ def origin(module):
     return None
 
 
-def load_stack(folder):
+def load_stack(folder: str | Path) -> types.ModuleType:
     """The whole encoder stack from `folder` alone (every module its own)."""
     return load(COURSE[-1], folder, reference=folder)
 
@@ -69,12 +69,13 @@ class _KataModule(types.ModuleType):
     """A loaded module whose repr names no folder: hypothesis prints its tests' arguments,
     and a learner should not be shown the way to solutions/."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<module {self.__name__.rsplit('.', 1)[-1]}>"
 
 
-def _exec_module(qualified_name, source):
+def _exec_module(qualified_name: str, source: Path) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(qualified_name, source)
+    assert spec is not None and spec.loader is not None  # a .py file always has both
     module = importlib.util.module_from_spec(spec)
     module.__class__ = _KataModule
     sys.modules[qualified_name] = module

@@ -24,15 +24,15 @@ class Mistake:
     track: str = "torch"  # "torch": solutions/<exercise>.py; "numpy": solutions/numpy/<exercise>.py
 
     @property
-    def solution_file(self):
+    def solution_file(self) -> Path:
         return track_folder(SOLUTIONS, self.track) / f"{self.exercise}.py"
 
     @property
-    def test_id(self):
+    def test_id(self) -> str:
         """How the tests name it: exercise-name, with the track first for the NumPy track."""
         return ("numpy-" if self.track == "numpy" else "") + f"{self.exercise}-{self.name}"
 
-    def apply(self, source):
+    def apply(self, source: str) -> str:
         count = source.count(self.find)
         if count != 1:
             raise ValueError(
@@ -41,7 +41,7 @@ class Mistake:
             )
         return source.replace(self.find, self.replace)
 
-    def write_variant(self, folder):
+    def write_variant(self, folder: str | Path) -> Path:
         """Copy the track's solutions into `folder` with this mistake applied; return the folder."""
         folder = Path(folder)
         ignored = shutil.ignore_patterns("__pycache__", "numpy")  # the NumPy track is a package of its own
