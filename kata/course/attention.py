@@ -27,9 +27,19 @@ def attention_shapes(m):
 def attention_values(m):
     q, k, v = randn(2, 4, 5, seed=4), randn(2, 6, 5, seed=5), randn(2, 6, 3, seed=6)
     mask = torch.tensor([[True] * 6, [True, True, True, False, False, False]])[:, None, :]
+    # One (L_q, L_k) mask for the whole batch, different for every query: used as it is, it broadcasts.
+    query_mask = torch.ones(4, 6, dtype=torch.bool).tril(diagonal=2)
     out, weights = m.scaled_dot_product_attention(q, k, v)
     masked_out, masked_weights = m.scaled_dot_product_attention(q, k, v, mask)
-    return {"out": out, "weights": weights, "masked_out": masked_out, "masked_weights": masked_weights}
+    query_masked_out, query_masked_weights = m.scaled_dot_product_attention(q, k, v, query_mask)
+    return {
+        "out": out,
+        "weights": weights,
+        "masked_out": masked_out,
+        "masked_weights": masked_weights,
+        "query_masked_weights": query_masked_weights,
+        "query_masked_out": query_masked_out,
+    }
 
 
 def attention_extreme_scores(m):
@@ -114,7 +124,7 @@ CHECKS = (
     Check(
         NAME,
         "values",
-        "matches the reference with and without a padding mask",
+        "matches the reference without a mask, with a padding mask and with one (L_q, L_k) mask for the batch",
         5,
         attention_values,
         {
@@ -125,6 +135,11 @@ CHECKS = (
                 "fill hidden scores (mask False) before the softmax",
             ),
             "masked_out": ("attention output with a padding mask", None),
+            "query_masked_weights": (
+                "attention weights with a mask of shape (L_q, L_k) = (4, 6) for q of shape (2, 4, 5)",
+                "use the mask as it is: it broadcasts against the (..., L_q, L_k) scores",
+            ),
+            "query_masked_out": ("attention output with a mask of shape (L_q, L_k)", None),
         },
     ),
     Check(
