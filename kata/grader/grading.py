@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,6 +26,9 @@ from kata.core.checking import Check, reference_outputs
 from kata.core.compare import Mismatch
 from kata.core.weights import pretrained_source
 from kata.feedback.diagnosis import Reported, diagnose_check, explain
+from kata.grader import isolation
+from kata.grader.bounded import clean, remove_tree
+from kata.grader.launch import RESULTS_FD, run_child, stop_children
 
 GiB = 1024**3
 CHILDREN = threading.BoundedSemaphore(os.cpu_count() or 1)  # children at once, across all submissions
@@ -42,7 +44,8 @@ SIGNALS = {
 class Limits:
     timeout: float = 120.0  # seconds per group, interpreter start-up included
     memory_bytes: int = 6 * GiB  # address space of one child
-    file_bytes: int = 64 * 1024**2  # largest file a child may write (its printed output included)
+    file_bytes: int = 64 * 1024**2  # largest file a child may write
+    total_memory_bytes: int = 3 * GiB  # every process of one child together (a cgroup, where there is one)
 
 
 @dataclass
@@ -50,7 +53,7 @@ class CheckResult:
     check: Check
     passed: bool
     message: str = ""  # why it failed, in the tests' words
-    kind: str = "wrong"  # passed, todo (not implemented), wrong, crashed, timeout, skipped
+    kind: str = "wrong"  # passed, todo (not implemented), wrong, crashed, timeout, skipped, disturbed
 
     @property
     def score(self):
@@ -64,12 +67,15 @@ class GroupResult:
     seconds: float = 0.0
     output: str = ""  # what the submission printed, capped
     problem: str = ""  # what happened to the whole group, if anything
+    isolation: str = ""  # the protections its child ran under (kata/grader/isolation.py)
 
     @property
     def status(self):
         kinds = {result.kind for result in self.results}
         if kinds == {"skipped"}:
             return "not graded"
+        if "disturbed" in kinds:
+            return "disturbed: regrade"
         if "timeout" in kinds:
             return "timed out"
         if "crashed" in kinds:
@@ -118,23 +124,8 @@ def sandbox_root():
     with _sandboxes_lock:
         if _sandboxes is None:
             _sandboxes = tempfile.mkdtemp(prefix="kata-grader-")
-            atexit.register(shutil.rmtree, _sandboxes, ignore_errors=True)
+            atexit.register(remove_tree, Path(_sandboxes))
     return Path(_sandboxes)
-
-
-_running = set()  # the children under way, so that Ctrl-C can stop them
-_running_lock = threading.Lock()
-
-
-def stop_children():
-    """Kill every child under way (each with whatever it started)."""
-    with _running_lock:
-        children = list(_running)
-    for child in children:
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def run_group(submission, group, limits, selected=True, track="torch"):
@@ -167,14 +158,23 @@ def run_group(submission, group, limits, selected=True, track="torch"):
         return GroupResult(group, [CheckResult(c, False, message, "wrong") for c in group_checks_])
 
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f"kata-{group}-", dir=sandbox_root()) as temporary:
-        sandbox = Path(temporary)
+    walls = isolation.available()
+    temporary = tempfile.mkdtemp(prefix=f"kata-{group}-", dir=sandbox_root())
+    try:
+        # job/ holds what the child reads. Under bubblewrap it is seen read-only at /job and the
+        # child writes to a tmpfs at /tmp; without, it is the child's folder, to read and write.
+        job_folder = Path(temporary) / "job"
+        job_folder.mkdir()
+        seen_at = Path("/job") if walls.namespaces else job_folder
+        writable = Path("/tmp") if walls.namespaces else job_folder
         check_names = [c.name for c in group_checks_]
-        make_sandbox(sandbox, submission, group, module, needed, limits, check_names, track)
+        make_sandbox(
+            job_folder, submission, group, module, needed, limits, check_names, track, seen_at, writable
+        )
         env = {
             "PATH": "/usr/bin:/bin",
-            "HOME": str(sandbox),
-            "TMPDIR": str(sandbox),
+            "HOME": str(writable),
+            "TMPDIR": str(writable),
             "LANG": "C.UTF-8",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_VERBOSITY": "error",
@@ -183,66 +183,30 @@ def run_group(submission, group, limits, selected=True, track="torch"):
         }
         if weights is not None:
             env["KATA_BERT"] = weights
-        with CHILDREN, open(sandbox / "output.log", "wb") as log:
-            child = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-B",
-                    str(sandbox / "support" / "kata" / "grader" / "sandbox" / "child.py"),
-                    str(sandbox / "job.json"),
-                ],
-                cwd=sandbox,
+        child_script = seen_at / "support" / "kata" / "grader" / "sandbox" / "child.py"
+        with CHILDREN:
+            outcome = run_child(
+                [sys.executable, "-I", "-B", str(child_script), str(seen_at / "job.json"), RESULTS_FD],
+                isolation=walls,
+                job_folder=job_folder,
+                scratch=job_folder,
                 env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as one
+                timeout=limits.timeout,
+                hidden=[str(REPO), str(submission)],
+                memory_bytes=limits.total_memory_bytes,
             )
-            with _running_lock:
-                _running.add(child)
-            timed_out = False
-            try:
-                child.wait(timeout=limits.timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                with _running_lock:
-                    _running.discard(child)
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)  # also whatever it may have left behind
-                except ProcessLookupError:
-                    pass
-                child.wait()
-                kill_leftovers(sandbox)
-        with open(sandbox / "output.log", "rb") as log:
-            output = log.read(OUTPUT_SHOWN).decode("utf-8", "replace")
-        records = read_records(sandbox / "results.jsonl")
+        output = clean(outcome.output.decode("utf-8", "replace"), OUTPUT_SHOWN)
+        records = parse_records(outcome.records)
+    finally:
+        remove_tree(Path(temporary))
     seconds = time.monotonic() - start
 
     def judge():
-        result = judge_group(group, group_checks_, records, child.returncode, timed_out, limits, track)
+        result = judge_group(group, group_checks_, records, outcome, limits, track, walls)
         result.seconds, result.output = seconds, output
         return result
 
     return judge
-
-
-def kill_leftovers(sandbox):
-    """Kill what a child left behind outside its process group (a fork in a session of its own):
-    every process whose command line names this sandbox. Linux only (it reads /proc)."""
-    marker = os.fsencode(os.path.join(sandbox, ""))
-    for _ in range(100):  # until none is left, should they keep forking
-        found = False
-        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-            try:
-                if entry.isdigit() and marker in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    os.kill(int(entry), signal.SIGKILL)
-                    found = True
-            except OSError:  # gone already
-                continue
-        if not found:
-            return
 
 
 # What a child is given of the support package: the course's probes and what they use, and
@@ -262,9 +226,22 @@ def copy_child_support(target):
             shutil.copyfile(source, destination)
 
 
-def make_sandbox(sandbox, submission, group, module, needed, limits, check_names, track="torch"):
-    """Fill the sandbox: support code, the submission's module(s), the reference modules before it
-    (from the submission's track)."""
+def make_sandbox(
+    sandbox,
+    submission,
+    group,
+    module,
+    needed,
+    limits,
+    check_names,
+    track="torch",
+    seen_at=None,
+    writable=None,
+):
+    """Fill the job folder `sandbox`: support code, the submission's module(s), the reference modules
+    before it (from the submission's track), and job.json with the paths as the child sees them
+    (`seen_at` for this folder, `writable` for its scratch space; both default to `sandbox`)."""
+    seen_at, writable = Path(seen_at or sandbox), Path(writable or sandbox)
     copy_child_support(sandbox / "support" / "kata")
     (sandbox / "submission").mkdir()
     (sandbox / "reference").mkdir()
@@ -273,64 +250,92 @@ def make_sandbox(sandbox, submission, group, module, needed, limits, check_names
     for name in [] if group == "capstone" else COURSE[: COURSE.index(module)]:  # the capstone is all theirs
         shutil.copyfile(track_folder(SOLUTIONS, track) / f"{name}.py", sandbox / "reference" / f"{name}.py")
     job = {
-        "sandbox": str(sandbox),
-        "support": str(sandbox / "support"),
-        "submission": str(sandbox / "submission"),
-        "reference": str(sandbox / "reference"),
-        "results": str(sandbox / "results.jsonl"),
+        "job": str(seen_at),
+        "sandbox": str(writable),
+        "support": str(seen_at / "support"),
+        "submission": str(seen_at / "submission"),
+        "reference": str(seen_at / "reference"),
         "module": module,
         "whole_stack": group == "capstone",
         "track": track,
         "checks": check_names,
-        "forbidden": [str(REPO), str(submission), str(sandbox.parent)],
+        "forbidden": [str(REPO), str(submission), str(sandbox.parent.parent)],
         "memory_bytes": limits.memory_bytes,
         "file_bytes": limits.file_bytes,
     }
     (sandbox / "job.json").write_text(json.dumps(job))
+    for folder, _, files in os.walk(sandbox):  # readable by the child, which may run as nobody
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
 
 
-def read_records(path):
-    """The child's records, first one per check; lines that do not parse are ignored."""
+def parse_records(data):
+    """The child's records from its pipe's bytes, the first one per check; a line that does not
+    parse (the submission may write to the pipe too) is ignored."""
     records = {}
-    if not path.exists():
-        return records
-    with open(path, encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except (ValueError, RecursionError):  # the submission may write here too
-                continue
-            if isinstance(record, dict):
-                key = record.get("check") or record.get("event")
-                if isinstance(key, str):
-                    records.setdefault(key, record)
+    for line in data.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            key = record.get("check") or record.get("event")
+            if isinstance(key, str):
+                records.setdefault(key, record)
     return records
 
 
-def judge_group(group, group_checks_, records, returncode, timed_out, limits, track="torch"):
-    result = GroupResult(group)
-    if timed_out:
-        ended = f"timed out: still running after {limits.timeout:g} s (an infinite loop?)"
-    elif returncode is not None and returncode < 0:
-        name = SIGNALS.get(-returncode, f"signal {-returncode}")
-        ended = f"crashed: the process was killed by {name}"
-    elif "done" not in records:
-        ended = f"crashed: the process exited (code {returncode}) before reporting; did the submission call os._exit()?"
-    else:
-        ended = ""
+# Signals that end a child from outside: its own code cannot send itself SIGKILL under the
+# seccomp filter, and has no reason to send the others. Not its crash: the group is regraded.
+FROM_OUTSIDE = {signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
+DISTURBED = "the grader was disturbed: its process was killed from outside ({}), not by your code; regrade"
+
+
+def how_it_ended(outcome, records, limits):
+    """(kind, sentence) for a child that did not finish normally, or ("", "") when it did."""
+    if outcome.timed_out:
+        return "timeout", f"timed out: still running after {limits.timeout:g} s (an infinite loop?)"
+    if outcome.out_of_memory:
+        budget = limits.total_memory_bytes / GiB
+        return (
+            "crashed",
+            f"crashed: ran out of memory (over its budget of {budget:g} GiB for all its processes)",
+        )
+    if outcome.signal in FROM_OUTSIDE:
+        return "disturbed", DISTURBED.format(signal.Signals(outcome.signal).name)
+    if outcome.signal is not None:
+        name = SIGNALS.get(outcome.signal, f"signal {outcome.signal}")
+        return "crashed", f"crashed: the process was killed by {name}"
+    if outcome.records_truncated:
+        return "crashed", "crashed: it wrote more than the grader reads of its records; the rest was ignored"
+    if "done" not in records:
+        code = outcome.returncode
+        return (
+            "crashed",
+            f"crashed: the process exited (code {code}) before reporting; did the submission call os._exit()?",
+        )
+    return "", ""
+
+
+def judge_group(group, group_checks_, records, outcome, limits, track="torch", walls=None):
+    result = GroupResult(group, isolation=walls.summary() if walls else "")
+    kind_ended, ended = how_it_ended(outcome, records, limits)
     import_error = records.get("import_error", {}).get("error")
     if import_error is not None and not isinstance(import_error, dict):
         import_error = {"type": "an unreadable error", "message": str(import_error)[:500]}
-    if import_error and not timed_out and not (returncode or 0) < 0:
-        ended = ""  # the child stops after reporting an import error: that is no crash of its own
+    if import_error and kind_ended == "crashed" and outcome.signal is None and not outcome.out_of_memory:
+        kind_ended, ended = "", ""  # the child stops after reporting an import error: no crash of its own
     result.problem = ended
     for check in group_checks_:
         record = records.get(check.name)
-        if import_error:
+        if kind_ended == "disturbed":
+            result.results.append(CheckResult(check, False, ended, "disturbed"))
+        elif import_error:
             kind = "crashed"  # the module cannot even be imported: nothing of it runs
             result.results.append(CheckResult(check, False, describe_import_error(import_error, group), kind))
         elif record is None:
-            kind = "timeout" if timed_out else "crashed"
+            kind = kind_ended if kind_ended in ("timeout", "crashed") else "crashed"
             result.results.append(CheckResult(check, False, ended or "no result reported", kind))
         elif "error" in record:
             result.results.append(error_result(check, record["error"], track))
