@@ -49,8 +49,11 @@ def multi_head_per_head_mask(m):
     attention = fill_parameters(m.MultiHeadAttention(12, 3), seed=24)
     mask = torch.rand(2, 3, 5, 5, generator=torch.Generator().manual_seed(25)) > 0.4
     mask[..., 0] = True
-    out, weights = attention(randn(2, 5, 12, seed=26), mask)
-    return {"out": out, "weights": weights}
+    x = randn(2, 5, 12, seed=26)
+    out, weights = attention(x, mask)
+    # A causal (L, L) mask, the same for every batch row and head: passed on as it is, it broadcasts.
+    causal_out, causal_weights = attention(x, torch.ones(5, 5, dtype=torch.bool).tril())
+    return {"out": out, "weights": weights, "causal_weights": causal_weights, "causal_out": causal_out}
 
 
 def multi_head_bad_head_count(m):
@@ -122,9 +125,21 @@ CHECKS = (
     Check(
         NAME,
         "per_head_mask",
-        "accepts a mask of shape (B, H, L, L)",
+        "accepts a mask of shape (B, H, L, L) and a causal mask of shape (L, L)",
         2,
         multi_head_per_head_mask,
+        {
+            "out": (
+                "multi-head attention output with a mask per head of shape (B, H, L, L) = (2, 3, 5, 5)",
+                "pass the mask unchanged to scaled_dot_product_attention; it broadcasts over (B, H, L, L)",
+            ),
+            "weights": ("multi-head attention weights with a mask per head of shape (B, H, L, L)", None),
+            "causal_weights": (
+                "multi-head attention weights with a causal mask of shape (L, L) = (5, 5)",
+                "pass the mask unchanged to scaled_dot_product_attention; do not reshape it as a (B, L) padding mask",
+            ),
+            "causal_out": ("multi-head attention output with a causal mask of shape (L, L)", None),
+        },
     ),
     Check(
         NAME,
