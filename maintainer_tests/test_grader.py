@@ -301,11 +301,12 @@ def test_usage_errors_exit_2(tmp_path, args):
 
 def test_results_json_is_written_when_the_grader_itself_fails(tmp_path, monkeypatch, capsys):
     import grader as script  # grader.py, in this process: its grading made to fail from inside
+    from kata.grader import command
 
     def broken(*args, **kwargs):
         raise RuntimeError("a failure inside the grader")
 
-    monkeypatch.setattr(script, "grade", broken)
+    monkeypatch.setattr(command, "grade", broken)
     path = tmp_path / "results.json"
     assert script.main(["--solutions", "--json", str(path)]) == 2
     data = json.loads(path.read_text())

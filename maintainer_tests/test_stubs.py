@@ -8,8 +8,9 @@ import inspect
 
 import pytest
 
-from kata import COURSE, EXERCISES, REPO, SOLUTIONS, TRACKS, course, track_folder
+from kata import COURSE, EXERCISES, SOLUTIONS, TRACKS, course, track_folder
 from kata.core.loading import load
+from kata.core.paths import shown_path
 from kata.course import catalogue
 from kata.maintainer.stubs import out_of_date
 
@@ -30,12 +31,8 @@ def test_exercises_are_generated_from_the_current_solutions():
     stale = out_of_date()
     assert not stale, (
         f"exercises/ is out of date with solutions/ ({', '.join(stale)}). "
-        "Regenerate it with `python -m kata.stubs`; never edit exercises/ by hand"
+        "Regenerate it with `kata stubs`; never edit exercises/ by hand"
     )
-
-
-def shown(path):
-    return path.relative_to(REPO).as_posix()
 
 
 @pytest.mark.parametrize("track, name", MODULES)
@@ -43,11 +40,11 @@ def test_each_stub_imports_and_keeps_every_public_name_signature_and_docstring(t
     exercises, solutions = track_folder(EXERCISES, track), track_folder(SOLUTIONS, track)
     stub = load(name, exercises, reference=exercises)
     solution = load(name, solutions, reference=solutions)
-    where = shown(exercises / f"{name}.py")
+    where = shown_path(exercises / f"{name}.py")
     assert stub.__doc__ == solution.__doc__, f"{where} lost its module docstring"
     stub_names, solution_names = public_names(stub), public_names(solution)
     assert stub_names.keys() == solution_names.keys(), (
-        f"{where} defines {sorted(stub_names)}, {shown(solutions / f'{name}.py')} {sorted(solution_names)}"
+        f"{where} defines {sorted(stub_names)}, {shown_path(solutions / f'{name}.py')} {sorted(solution_names)}"
     )
     for public, solution_object in solution_names.items():
         members = {public: solution_object}
@@ -77,10 +74,10 @@ def test_each_stub_says_which_exercise_to_write(track, name):
         for line in where.read_text().splitlines()
         if line.strip().startswith("raise NotImplementedError")
     ]
-    assert raises, f"{shown(where)} has nothing for the learner to write"
+    assert raises, f"{shown_path(where)} has nothing for the learner to write"
     for line in raises:
         assert f"exercise {COURSE.index(name) + 1}, {name}.py: write " in line, (
-            f"{shown(where)}: {line!r} does not name its exercise"
+            f"{shown_path(where)}: {line!r} does not name its exercise"
         )
 
 

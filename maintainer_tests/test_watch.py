@@ -1,4 +1,4 @@
-"""Watch mode (kata/watch.py): which exercise is current, what the screen says, and one real cycle of
+"""Watch mode (kata/feedback/watch.py): which exercise is current, what the screen says, and one real cycle of
 the loop with a fake grader (no child processes)."""
 
 import io
@@ -52,7 +52,7 @@ def test_the_screen_shows_progress_the_current_row_and_the_next_step():
     points = sum(course.points(name) for name in ("attention", "multi_head", "layer_norm"))
     assert f"{done}/{len(COURSE)} exercises done, {points}/100 points" in text, text
     assert "feed_forward" in text and "not started" in text, text
-    assert "Next: exercise 3" in text and "python grader.py --hint feed_forward" in text, text
+    assert "Next: exercise 3" in text and "kata hint feed_forward" in text, text
     assert "layer_norm  " not in text, "only the current exercise's row is shown"
 
 

@@ -1,8 +1,8 @@
 """Where does my BERT diverge? Your encoder and Hugging Face's BertModel, side by side.
 
-    python -m kata.diverge "The cat sat on the mat."
-    python -m kata.diverge "The cat sat on the mat." --pair "It was asleep."
-    python -m kata.diverge "..." --solutions          (or --submission DIR)
+    kata diverge "The cat sat on the mat."
+    kata diverge "The cat sat on the mat." --pair "It was asleep."
+    kata diverge "..." --solutions          (or --submission DIR)
 
 Both models get the same pretrained weights and your sentence. Every stage (the
 embeddings, then in each layer the attention weights, the attention output, the first
@@ -18,28 +18,26 @@ run (an unfinished exercise, a file that does not import, no weights, a usage er
 import argparse
 import copy
 import functools
-import sys
 import textwrap
-import traceback
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
 from kata import COURSE, EXERCISES, SOLUTIONS, course
+from kata.cli import existing_folder
 from kata.core.compare import SAME_MISTAKE, WHOLE_MODEL, Mismatch, expect_close
+from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
+from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, load_pretrained, pretrained_source
 from kata.course import mistakes_for
 from kata.feedback.diagnosis import explain, variant_folder
 from kata.feedback.stages import record, stages
 from kata.grader.grading import find_submission
-from kata.grader.report import shown
 
 # A stage matches within a whole model's tolerance in float32, as the tests allow, plus a
 # relative part for the stages before a norm, whose values grow past 30 on long sentences.
 TOLERANCE, RELATIVE_TOLERANCE = WHOLE_MODEL, 1e-5
-EXIT_SAME, EXIT_DIVERGES, EXIT_CANNOT_RUN = 0, 1, 2
 
 # The exercises whose known mistakes can first show at each kind of stage. encoder.py is
 # always a suspect: it wires every stage together and loads every weight.
@@ -64,12 +62,8 @@ class StageComparison:
     count: str = ""  # how many values are off, when a tensor differs
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m kata.diverge",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = __doc__.split("\n\n", 2)[2]  # what it compares, and the exit codes
     parser.add_argument("sentence", help="the sentence to run both models on")
     parser.add_argument(
         "--pair", metavar="SENTENCE", help="a second sentence (token type 1), as BERT's pairs"
@@ -77,12 +71,22 @@ def parse_args(argv):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--solutions", action="store_true", help="compare solutions/ instead of exercises/")
     source.add_argument(
-        "--submission", metavar="DIR", help="compare the modules in DIR instead of exercises/"
+        "--submission",
+        metavar="DIR",
+        type=existing_folder,
+        help="compare the modules in DIR instead of exercises/",
     )
-    args = parser.parse_args(argv)
-    if args.submission and not Path(args.submission).is_dir():
-        parser.error(f"{args.submission} is not a folder")
-    return args
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare the chosen encoder with BertModel: EXIT_OK when every stage matches, EXIT_NOT_YET at a
+    divergence, EXIT_CANNOT_RUN when the comparison cannot run (the reason is printed)."""
+    torch.set_num_threads(1)  # one sentence: more threads only add overhead, and spin on a busy machine
+    try:
+        return compare(folder_of(args), args.sentence, args.pair)
+    except CannotRun as reason:
+        print(reason)
+        return EXIT_CANNOT_RUN
 
 
 def folder_of(args):
@@ -125,13 +129,13 @@ def build_learners(folder, bert):
     except Exception as error:  # the learner's loading code may fail in any way
         raise CannotRun(
             f"Encoder.from_hf(BertModel) raised {type(error).__name__}: {error}\n"
-            f"  at {where_raised(error, folder)}\n"
+            f"  at {place_of(error, folder)}\n"
             f"Loading the weights must work before the stages can be compared: pytest tests/test_encoder.py"
         ) from error
 
 
 def unfinished(error, folder):
-    where = where_raised(error, folder)
+    where = place_of(error, folder)
     return (
         f"Not finished yet: {where} raises NotImplementedError ({error}).\n"
         f"The comparison runs your whole encoder, so it needs all {len(COURSE)} exercises; "
@@ -139,14 +143,10 @@ def unfinished(error, folder):
     )
 
 
-def where_raised(error, folder):
-    """file:line of the innermost frame of `error` in the learner's folder (else the innermost)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    inside = [
-        frame for frame in frames if Path(frame.filename).resolve().is_relative_to(Path(folder).resolve())
-    ]
-    frame = (inside or frames or [None])[-1]
-    return f"{shown(frame.filename)}:{frame.lineno}" if frame else "an unknown place"
+def place_of(error, folder):
+    """file:line where the learner's code in `folder` raised `error`; else the innermost frame
+    (then the kata's own code raised it), to say where to look all the same."""
+    return where_raised(error, folder) or where_raised(error) or "an unknown place"
 
 
 # ---- comparing -----------------------------------------------------------------------
@@ -299,7 +299,7 @@ def compare(folder, sentence, pair=None):
     every_stage = stages(bert.config.num_hidden_layers)
     yours, error = learners_stages(folder, bert, inputs, every_stage)
 
-    print(f"Your encoder ({shown(folder)}/) against Hugging Face's BertModel, same pretrained weights,")
+    print(f"Your encoder ({shown_path(folder)}/) against Hugging Face's BertModel, same pretrained weights,")
     print(f"on {len(tokens)} tokens: {' '.join(tokens)}")
     print(
         f"A stage matches when it is within {TOLERANCE:g} + {RELATIVE_TOLERANCE:g} x |BERT's value| on every real token."
@@ -322,9 +322,9 @@ def compare(folder, sentence, pair=None):
             diagnosis = explain(diagnose(stage, yours[stage.name], bert, inputs, theirs))
             if diagnosis:
                 print(paragraph(diagnosis.strip()))
-        return EXIT_DIVERGES
+        return EXIT_NOT_YET
     print("\nEvery stage matches: your encoder computes what BERT computes. Well done!")
-    return EXIT_SAME
+    return EXIT_OK
 
 
 def learners_stages(folder, bert, inputs, every_stage):
@@ -333,20 +333,20 @@ def learners_stages(folder, bert, inputs, every_stage):
     if not isinstance(encoder, torch.nn.Module):  # the NumPy track: no sub-modules to hook
         raise CannotRun(
             "The comparison hooks into your encoder's sub-modules as it runs, so it needs the PyTorch "
-            f"track: the Encoder in {shown(folder)}/ is not an nn.Module (is it the NumPy track's?)."
+            f"track: the Encoder in {shown_path(folder)}/ is not an nn.Module (is it the NumPy track's?)."
         )
     if encoder.training:
         print(
             "Note: Encoder.from_hf returned your encoder in training mode (dropout on); BertModel is in\n"
             "eval(), so yours is compared in eval() too. from_hf should return the encoder in the model's\n"
-            f"mode: see {shown(folder / 'encoder.py')}.\n"
+            f"mode: see {shown_path(folder / 'encoder.py')}.\n"
         )
         encoder.eval()
     yours, error = record(encoder, lambda: encoder(**inputs), "ours", every_stage)
     if isinstance(error, NotImplementedError):
         raise CannotRun(unfinished(error, folder))
     if error is not None:
-        raised = f"not computed: your code raised {type(error).__name__} at {where_raised(error, folder)}"
+        raised = f"not computed: your code raised {type(error).__name__} at {place_of(error, folder)}"
         for stage in every_stage:
             yours.setdefault(stage.name, raised)
     return yours, error
@@ -360,23 +360,9 @@ def explanation(stage, folder, config):
         heads=config.num_attention_heads,
         head_width=config.hidden_size // config.num_attention_heads,
         width=config.hidden_size,
-        **{name: shown(folder / f"{name}.py") for name in COURSE},
+        **{name: shown_path(folder / f"{name}.py") for name in COURSE},
     )
 
 
 def paragraph(text):
     return textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    torch.set_num_threads(1)  # one sentence: more threads only add overhead, and spin on a busy machine
-    try:
-        return compare(folder_of(args), args.sentence, args.pair)
-    except CannotRun as reason:
-        print(reason)
-        return EXIT_CANNOT_RUN
-
-
-if __name__ == "__main__":
-    sys.exit(main())

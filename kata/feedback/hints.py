@@ -1,4 +1,4 @@
-"""Graded hints, one more each time a learner asks: `python grader.py --hint attention`.
+"""Graded hints, one more each time a learner asks: `kata hint attention`.
 
 Each exercise has two or three hints (its HINTS, in kata/course/<exercise>.py), from a nudge towards the idea to nearly the answer,
 never the code itself. How many of each exercise's hints were shown is remembered in
@@ -6,12 +6,14 @@ never the code itself. How many of each exercise's hints were shown is remembere
 gives the next one, after the earlier ones, numbered.
 """
 
+import argparse
 import json
 import os
 import textwrap
 from pathlib import Path
 
 from kata import COURSE, REPO, course
+from kata.core.exits import EXIT_OK
 from kata.grader.report import write_json
 
 STATE_FILE = ".kata-hints.json"
@@ -56,7 +58,16 @@ def next_hint(exercise, path=None):
             f"what is off and where: pytest tests/test_{exercise}.py"
         )
     elif revealed < len(hints):
-        ending = f"Still stuck? python grader.py --hint {exercise} shows the next one."
+        ending = f"Still stuck? kata hint {exercise} shows the next one."
     else:
         ending = f"That was the last hint for {exercise}."
     return "\n".join([*lines, "", textwrap.fill(ending, width=94)])
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("exercise", metavar="NAME", choices=COURSE, help=f"the exercise: {', '.join(COURSE)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    print(next_hint(args.exercise))
+    return EXIT_OK

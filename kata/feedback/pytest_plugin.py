@@ -31,6 +31,7 @@ from kata.core.as_torch import as_torch
 from kata.core.checking import run_check
 from kata.core.compare import Mismatch
 from kata.core.loading import ExerciseImportError, load, load_stack, origin
+from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
 from kata.feedback.diagnosis import diagnose, diagnose_check, explain
 
@@ -221,19 +222,13 @@ def _exercise_of(item):
     return stem if stem in COURSE else None
 
 
-def _shown_path(path):
-    path = Path(path).resolve()
-    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
-
-
 def _short_report(excinfo):
     """One short paragraph instead of a traceback, for the failures a learner meets most."""
     error = excinfo.value
     if isinstance(error, NotImplementedError):
-        entry = excinfo.traceback[-1]
-        return f"not implemented yet: {_shown_path(entry.path)}:{entry.lineno + 1} ({error})", "todo"
+        return f"not implemented yet: {where_raised(error)} ({error})", "todo"
     if isinstance(error, ExerciseImportError):
-        return f"{_shown_path(error.path)} could not be imported: {str(error).split(': ', 1)[1]}", "broken"
+        return f"{shown_path(error.path)} could not be imported: {str(error).split(': ', 1)[1]}", "broken"
     notes = "".join(f"\n  {note}" for note in getattr(error, "__notes__", ()))
     if isinstance(error, Mismatch):
         return f"{error}{notes}", "wrong"
@@ -325,12 +320,12 @@ def _track_option(config):
 
 
 def pytest_report_header(config):
-    return f"kata: testing {_shown_path(_folder_under_test(config))}/ ({config.getoption('--track')} track)"
+    return f"kata: testing {shown_path(_folder_under_test(config))}/ ({config.getoption('--track')} track)"
 
 
 def pytest_terminal_summary(terminalreporter, config):
     failures = config.stash.get(_failures_key, [])
-    folder = _shown_path(_folder_under_test(config))
+    folder = shown_path(_folder_under_test(config))
     failing = [name for name in COURSE if any(exercise == name for exercise, _ in failures)]
     ran = {_exercise_of(report) for report in terminalreporter.stats.get("passed", [])}
     if not failing:

@@ -1,7 +1,7 @@
 """Watch mode: grade the exercise you are working on each time you save, as rustlings does.
 
-    python grader.py --watch                    watch exercises/
-    python grader.py --watch --submission DIR   watch the modules in DIR
+    kata watch                    watch exercises/ (python grader.py --watch does the same)
+    kata watch --submission DIR   watch the modules in DIR
 
 It grades every exercise once, then shows the course's progress and the exercise to work
 on: the first one, in course order, that is not done (after the six, the capstone). Each
@@ -13,15 +13,19 @@ files, so this costs nothing, needs no dependency and behaves the same on every 
 and editor (including those that save by writing a new file and renaming it).
 """
 
+import argparse
 import contextlib
 import signal
 import sys
 import time
 from pathlib import Path
 
-from kata import COURSE
+from kata import COURSE, EXERCISES, SOLUTIONS
+from kata.cli import existing_folder
+from kata.core.exits import EXIT_OK
+from kata.core.paths import shown_path
 from kata.grader import report
-from kata.grader.grading import Report, find_submission
+from kata.grader.grading import Limits, Report, find_submission
 from kata.grader.grading import grade as grade_in_children
 
 POLL_SECONDS = 0.5
@@ -58,7 +62,7 @@ def describe(step):
 
 def screen(result, step, note=""):
     """The text of one screen: the course's progress, then the current step's line and next step."""
-    folder = report.shown(result.submission)
+    folder = shown_path(result.submission)
     lines = [f"Transformer Encoder Kata, watching {folder}/", "", progress_bar(result), ""]
     if note:
         lines += [note, ""]
@@ -73,8 +77,8 @@ def screen(result, step, note=""):
     lines += report.table(alone).splitlines()[2:4]  # the header and this step's row
     lines += ["", report.next_step(alone), ""]
     if module == "encoder":
-        lines.append('Where do your numbers part from BERT\'s? python -m kata.diverge "Any sentence."')
-    lines.append(f"Stuck? python grader.py --hint {module}")
+        lines.append('Where do your numbers part from BERT\'s? kata diverge "Any sentence."')
+    lines.append(f"Stuck? kata hint {module}")
     lines.append(f"Save a file in {folder}/ to grade it again. Ctrl-C to quit.")
     return "\n".join(lines)
 
@@ -117,6 +121,33 @@ def interrupt_note(out):
         signal.signal(signal.SIGINT, previous)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--solutions", action="store_true", help="watch solutions/ instead of exercises/")
+    source.add_argument(
+        "--submission",
+        metavar="DIR",
+        type=existing_folder,
+        help="watch the modules in DIR instead of exercises/",
+    )
+    # Declared so that `--track numpy` is refused with a reason, not as an unknown option.
+    parser.add_argument(
+        "--track", choices=("torch",), default="torch", help="the PyTorch track only, for now"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=Limits.timeout,
+        metavar="SECONDS",
+        help="seconds per exercise (default %(default)g)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = SOLUTIONS if args.solutions else args.submission or EXERCISES
+    return watch(folder, limits=Limits(timeout=args.timeout))
+
+
 def watch(folder, grade=grade_in_children, poll=POLL_SECONDS, out=None, limits=None, rounds=None):
     """Watch `folder` until Ctrl-C, or all is done, or after `rounds` gradings (for tests); exit code 0."""
     out = out or sys.stdout
@@ -124,7 +155,7 @@ def watch(folder, grade=grade_in_children, poll=POLL_SECONDS, out=None, limits=N
         _watch(Path(find_submission(folder)), grade, poll, out, limits, rounds)
     except KeyboardInterrupt:
         print("\nBye", file=out, flush=True)
-    return 0
+    return EXIT_OK
 
 
 def _watch(folder, grade, poll, out, limits, rounds):
@@ -135,7 +166,7 @@ def _watch(folder, grade, poll, out, limits, rounds):
     def progress(group):
         print(f"  graded {group.group:<13} {group.status}", file=out, flush=True)
 
-    print(f"Grading every exercise in {report.shown(folder)}/ once (this takes a little while)...", file=out)
+    print(f"Grading every exercise in {shown_path(folder)}/ once (this takes a little while)...", file=out)
     seen = modification_times(folder)
     with interrupt_note(out):
         result = grade(folder, limits=limits, progress=progress)

@@ -8,23 +8,14 @@ import tempfile
 from pathlib import Path
 
 from kata import COURSE, course
-
-
-def shown(path):
-    """A path as the person typed it, relative to where they are when that is shorter."""
-    path = Path(path)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
+from kata.core.paths import shown_path
 
 TRACK_NAMES = {"torch": "PyTorch track", "numpy": "NumPy track"}
 
 
 def table(report):
     lines = [
-        f"Transformer Encoder Kata: grading {shown(report.submission)}/ ({TRACK_NAMES[report.track]})",
+        f"Transformer Encoder Kata: grading {shown_path(report.submission)}/ ({TRACK_NAMES[report.track]})",
         "",
         f"  {'#':>2}  {'exercise':<13} {'checks':>7}  {'points':>9}  status",
     ]
@@ -47,7 +38,7 @@ def next_step(report):
             continue
         first = failing[0]
         module = "encoder" if group.group == "capstone" else group.group
-        where = f"{shown(report.submission)}/{module}.py"
+        where = f"{shown_path(report.submission)}/{module}.py"
         if group.group == "capstone":
             heading = (
                 f"Next: your whole stack ({where} and the modules under it) does not reproduce BERT yet."

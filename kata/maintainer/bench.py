@@ -1,8 +1,8 @@
 """How fast is the kata? The reference encoder against Hugging Face's BertModel, and the learner's feedback loop.
 
-    python -m kata.bench                 the full benchmark (a few minutes; best on a quiet machine)
-    python -m kata.bench --quick         small shapes, one exercise: seconds (CI runs it so it cannot rot)
-    python -m kata.bench --json PATH     also write every number to PATH
+    kata bench                 the full benchmark (a few minutes; best on a quiet machine)
+    kata bench --quick         small shapes, one exercise: seconds (CI runs it so it cannot rot)
+    kata bench --json PATH     also write every number to PATH
 
 It prints three tables.
 
@@ -48,6 +48,7 @@ from pathlib import Path
 import torch
 
 from kata import COURSE, REPO, SOLUTIONS, course
+from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.core.weights import INSTALL_HINT, pretrained_source
 
 FULL_SHAPES = ((1, 16), (8, 128), (32, 128), (8, 512))  # (batch, length)
@@ -225,7 +226,7 @@ def measure_speed_with_kept_memory(mode):
     """measure_speed for each of the mode's shapes in a fresh process with KEPT_MEMORY; None off Linux."""
     if not sys.platform.startswith("linux"):  # the variables are glibc's
         return None
-    command = [sys.executable, "-m", "kata.bench", "--kept-memory-of", mode.name]
+    command = [sys.executable, "-m", "kata", "bench", "--kept-memory-of", mode.name]
     env = {**os.environ, **KEPT_MEMORY}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
     return [ShapeResult(**fields) for fields in json.loads(done.stdout.strip().splitlines()[-1])]
@@ -268,7 +269,7 @@ def measure_peak(name, shape):
         return None
     # Large blocks straight from the kernel and back, so the forward cannot reuse memory freed while loading.
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 * 1024)}
-    command = [sys.executable, "-m", "kata.bench", "--peak-of", name, f"{shape[0]}x{shape[1]}"]
+    command = [sys.executable, "-m", "kata", "bench", "--peak-of", name, f"{shape[0]}x{shape[1]}"]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -339,7 +340,7 @@ def feedback_commands(mode):
 
 
 def grader_children(mode):
-    """The grader's children (kata/child.py): how many, and how many import transformers (encoder, capstone)."""
+    """The grader's children (kata/grader/sandbox/child.py): how many, and how many import transformers (encoder, capstone)."""
     groups = [group for group in course.GROUPS if not mode.grader_args or group in mode.grader_args]
     return len(groups), sum(group in ("encoder", "capstone") for group in groups)
 
@@ -438,7 +439,7 @@ def feedback_table(results):
     return "\n".join(lines)
 
 
-def run(mode, json_path=None):
+def measure(mode, json_path=None):
     info = machine()
     print(f"Transformer Encoder Kata: how fast ({mode.name} benchmark)", flush=True)
     print(
@@ -454,7 +455,9 @@ def run(mode, json_path=None):
     smallest = token_batch(models["eager"].config, *mode.shapes[0])
     expected = flops_of(matmul_sizes(models["eager"].config, *mode.shapes[0]))
     if counted_flops(models["ours"], smallest) != expected:
-        raise AssertionError("kata/bench.py: matmul_sizes no longer matches the encoder's matrix products")
+        raise AssertionError(
+            "kata/maintainer/bench.py: matmul_sizes no longer matches the encoder's matrix products"
+        )
     speed = [measure_speed(models, shape, mode) for shape in mode.shapes]
     del models
     kept = measure_speed_with_kept_memory(mode)
@@ -502,28 +505,27 @@ def run(mode, json_path=None):
         }
         Path(json_path).write_text(json.dumps(data, indent=2) + "\n")
         print(f"Wrote {json_path}")
-    return 0 if all(r.ok for r in feedback) else 1
+    return EXIT_OK if all(r.ok for r in feedback) else EXIT_NOT_YET
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m kata.bench", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="small shapes and one exercise, in seconds")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
+    # What the benchmark's own fresh processes are asked to measure (measure_peak, measure_speed_with_kept_memory).
     parser.add_argument("--peak-of", nargs=2, metavar=("MODEL", "BxL"), help=argparse.SUPPRESS)
     parser.add_argument("--kept-memory-of", choices=(FULL.name, QUICK.name), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The benchmark: EXIT_NOT_YET when a timed command failed, EXIT_CANNOT_RUN without the weights."""
     if pretrained_source() is None:
         print(INSTALL_HINT, file=sys.stderr)
-        return 2
+        return EXIT_CANNOT_RUN
     if args.peak_of:  # the fresh process of measure_peak
         name, shape = args.peak_of
         print(peak_of_one_forward(name, *map(int, shape.split("x"))))
-        return 0
+        return EXIT_OK
     if args.kept_memory_of:  # the fresh process of measure_speed_with_kept_memory
         print(speed_of_every_shape(FULL if args.kept_memory_of == FULL.name else QUICK))
-        return 0
-    return run(QUICK if args.quick else FULL, args.json)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return EXIT_OK
+    return measure(QUICK if args.quick else FULL, args.json)

@@ -11,8 +11,8 @@ import argparse
 
 import torch
 
-from .. import REPO
 from ..core.hf import EMBEDDINGS_SHAPES, RECORDED_CONFIG, RECORDING, tiny_bert
+from ..core.paths import shown_path
 
 
 def record_tiny_bert():
@@ -112,11 +112,11 @@ def main(argv=None):
         "--record",
         action="store_true",
         required=True,
-        help=f"run tiny_bert() on those tests' inputs and write {RECORDING.relative_to(REPO)}",
+        help=f"run tiny_bert() on those tests' inputs and write {shown_path(RECORDING)}",
     )
     parser.parse_args(argv)
     save_recording()
-    print(f"wrote {RECORDING.relative_to(REPO)} ({RECORDING.stat().st_size / 1024:.0f} KiB)")
+    print(f"wrote {shown_path(RECORDING)} ({RECORDING.stat().st_size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ In a solution, the code a learner writes sits between `# BEGIN SOLUTION` and
 replaced by one `raise NotImplementedError(...)` naming the exercise and the function;
 signatures, docstrings and everything outside the regions stay as they are.
 
-    python -m kata.stubs          # rewrite exercises/ from solutions/
-    python -m kata.stubs --check  # exit 1 if exercises/ is out of date
+    kata stubs          # rewrite exercises/ from solutions/
+    kata stubs --check  # exit 1 if exercises/ is out of date
 
 Both tracks: exercises/*.py from solutions/*.py, and exercises/numpy/*.py from
 solutions/numpy/*.py. Names below are paths relative to exercises/ and solutions/.
@@ -14,11 +14,13 @@ solutions/numpy/*.py. Names below are paths relative to exercises/ and solutions
 
 import argparse
 import re
-import sys
 
 from kata import COURSE, EXERCISES, SOLUTIONS, TRACKS, track_folder
+from kata.core.exits import EXIT_NOT_YET, EXIT_OK
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+# It names the command's old name (now `kata stubs`): every file in exercises/ holds this text,
+# so it changes together with them, when exercises/ is next regenerated.
 HEADER = (
     "# Generated from solutions/{name} by `python -m kata.stubs`. This file is yours:\n"
     "# replace every `raise NotImplementedError` with your code, then run\n"
@@ -95,19 +97,19 @@ def out_of_date():
     return sorted(stale + sorted(present - set(expected)))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true", help="only check that exercises/ is up to date")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Rewrite exercises/ from solutions/ (with --check: EXIT_NOT_YET when it is out of date)."""
     stale = out_of_date()
     if args.check:
         if stale:
-            print(
-                f"exercises/ is out of date with solutions/: {', '.join(stale)}; run `python -m kata.stubs`"
-            )
-            return 1
+            print(f"exercises/ is out of date with solutions/: {', '.join(stale)}; run `kata stubs`")
+            return EXIT_NOT_YET
         print("exercises/ is up to date with solutions/")
-        return 0
+        return EXIT_OK
     for name, text in expected_stubs().items():
         (EXERCISES / name).parent.mkdir(parents=True, exist_ok=True)
         (EXERCISES / name).write_text(text)
@@ -118,8 +120,4 @@ def main(argv=None):
         f"wrote {len(expected_stubs())} files to exercises/"
         + (f" (changed: {', '.join(stale)})" if stale else "")
     )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_OK

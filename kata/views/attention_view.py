@@ -1,6 +1,6 @@
 """See what an encoder attends to: pictures of its attention on one sentence (or pair), offline.
 
-    python -m kata.attention_view "The cat sat on the mat." [--pair "It was asleep."]
+    kata view "The cat sat on the mat." [--pair "It was asleep."]
         [--solutions | --submission DIR] [--layer N] [--head N] [--pad N] [--out DIR]
 
 Tokenizes the text with the pretrained model's own tokenizer, runs the chosen
@@ -20,21 +20,21 @@ command with one clear paragraph and exit code 2, never a traceback.
 import argparse
 import sys
 import textwrap
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from kata import EXERCISES, REPO, SOLUTIONS
+from kata import EXERCISES, SOLUTIONS
 from kata.core.compare import WHOLE_MODEL
+from kata.core.exits import EXIT_CANNOT_RUN, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
+from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, load_pretrained, pretrained_source
 from kata.views.attention_figures import attention_scale, difference_scale, head_figure, heads_figure, save
 from kata.views.attention_page import page
 
-CANNOT_SHOW = 2  # the exit code for a usage error, an unfinished encoder or missing weights
 PAGE = "attention.html"
 TITLE_TEXT_WIDTH = 90  # characters of the text in a picture's title, so that it fits
 
@@ -56,22 +56,19 @@ class Attention:
         return self.encoder - self.bertmodel
 
 
-def parse_arguments(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m kata.attention_view",
-        description="Draw the attention of your encoder (and of Hugging Face's BertModel) on a sentence.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Draw the attention of your encoder (and of Hugging Face's BertModel) on a sentence."
     parser.add_argument("sentence", help="the text to encode")
     parser.add_argument("--pair", metavar="TEXT", help="a second sentence (token type 1), as in BERT's pairs")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--solutions", action="store_true", help="the reference solutions/")
-    which.add_argument("--submission", metavar="DIR", type=Path, help="the six modules in DIR")
+    which.add_argument("--submission", metavar="DIR", type=folder_with_encoder, help="the six modules in DIR")
     parser.add_argument(
         "--layer", type=int, metavar="N", help="the layer to draw, from 0 (default: see below)"
     )
     parser.add_argument("--head", type=int, metavar="N", help="the head to draw large, from 0")
     parser.add_argument(
-        "--pad", type=int, default=0, metavar="N", help="append N padding tokens, to see the mask at work"
+        "--pad", type=padding, default=0, metavar="N", help="append N padding tokens, to see the mask at work"
     )
     parser.add_argument(
         "--out", type=Path, default=Path("attention_view"), metavar="DIR", help="default: ./attention_view"
@@ -80,14 +77,20 @@ def parse_arguments(argv):
         "Without --layer and --head: the first head where the encoder disagrees with BertModel, "
         "else layer 0, head 0."
     )
-    args = parser.parse_args(argv)
-    if args.pad < 0:
-        parser.error("--pad takes a number of tokens, 0 or more")
-    if args.submission and not (args.submission / "encoder.py").is_file():
-        parser.error(
-            f"--submission {args.submission}: no encoder.py there; point it at a folder like exercises/"
-        )
-    return args
+
+
+def folder_with_encoder(text: str) -> Path:
+    """--submission DIR: a folder with an encoder.py, as exercises/ is."""
+    if not (Path(text) / "encoder.py").is_file():
+        raise argparse.ArgumentTypeError(f"{text} has no encoder.py; point it at a folder like exercises/")
+    return Path(text)
+
+
+def padding(text: str) -> int:
+    """--pad N: a number of tokens, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of padding tokens, 0 or more")
+    return int(text)
 
 
 def implementation(args):
@@ -95,7 +98,7 @@ def implementation(args):
     if args.solutions:
         return SOLUTIONS, "the reference encoder (solutions/)"
     if args.submission:
-        return args.submission.resolve(), f"the encoder in {args.submission}"
+        return args.submission.resolve(), f"the encoder in {shown_path(args.submission)}"
     return EXERCISES, "your encoder (exercises/)"
 
 
@@ -160,7 +163,7 @@ def run_learner_code(folder, name, call):
     except ExerciseImportError as error:
         raise CannotShow(f"{error}. Fix it, or add --solutions to see the reference.") from None
     except Exception as error:
-        where = place(error, folder)
+        where = where_raised(error, folder)
         if where is None:
             raise  # not the implementation's fault: a real bug, keep its traceback
         if isinstance(error, NotImplementedError):
@@ -173,21 +176,6 @@ def run_learner_code(folder, name, call):
             f"{name} raised {type(error).__name__} at {where}: {error}\n"
             "`pytest` finds the mistake with a clearer message."
         ) from None
-
-
-def place(error, folder):
-    """'file:line' of the innermost frame of `error` inside `folder`, or None when it never got there."""
-    folder = Path(folder).resolve()
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if Path(frame.filename).is_relative_to(folder)
-    ]
-    if not frames:
-        return None
-    path = Path(frames[-1].filename)
-    shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-    return f"{shown}:{frames[-1].lineno}"
 
 
 def choose(args, attention):
@@ -282,8 +270,8 @@ def largest(difference):
     return "NaN" if np.isnan(value) else f"{value:.2g}"
 
 
-def main(argv=None):
-    args = parse_arguments(argv)
+def run(args: argparse.Namespace) -> int:
+    """Draw the pictures: EXIT_OK, or EXIT_CANNOT_RUN with one paragraph saying why not."""
     folder, name = implementation(args)
     text = (
         f'"{args.sentence}"'
@@ -294,15 +282,11 @@ def main(argv=None):
         seen = run_both(folder, name, args)
         layer, head, why = choose(args, seen)
     except CannotShow as reason:
-        print(f"attention_view: {reason}", file=sys.stderr)
-        return CANNOT_SHOW
+        print(f"kata view: {reason}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     written = write_pictures(args.out, seen, layer, head, name, text)
     print(f"Layer {layer}, head {head} ({why}; choose with --layer and --head). Wrote to {args.out}/:")
     for file, what in written:
         print(f"  {file:<28} {what}")
     print(agreement_line(seen, name[0].upper() + name[1:]))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_OK

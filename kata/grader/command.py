@@ -1,0 +1,173 @@
+"""`kata grade` (and `python grader.py`): grade a folder, a class of learners, or write Gradescope's zip.
+
+The score depends only on what the submitted functions return: each exercise runs in a
+fresh, sandboxed child process and is judged here, against the reference. Exit code: 0
+when every point graded is earned, 1 when not, 2 on a usage or internal error.
+"""
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from kata import EXERCISES, SOLUTIONS, TRACKS, course, track_folder
+from kata.cli import UsageError, existing_folder, file_to_write
+from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
+from kata.grader import report
+from kata.grader.grading import GroupResult, Limits, Report, grade
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--solutions", action="store_true", help="grade solutions/ instead of exercises/")
+    source.add_argument(
+        "--submission",
+        metavar="DIR",
+        type=existing_folder,
+        help="grade the modules in DIR instead of exercises/",
+    )
+    source.add_argument(
+        "--class",
+        dest="class_dir",
+        metavar="DIR",
+        type=existing_folder,
+        help="grade every learner folder in DIR, each one's results in --out DIR",
+    )
+    source.add_argument(
+        "--gradescope-zip",
+        metavar="PATH",
+        type=file_to_write("autograder.zip"),
+        help="write Gradescope's autograder zip to PATH and stop",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, help="with --class (and only with it): where the results go"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        choices=course.GROUPS,
+        help="grade this exercise (repeatable)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="PATH",
+        type=file_to_write("results.json"),
+        help="also write Gradescope's results.json to PATH",
+    )
+    parser.add_argument(
+        "--track", choices=TRACKS, default="torch", help="the course's track (default %(default)s)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=Limits.timeout,
+        metavar="SECONDS",
+        help="seconds per exercise (default %(default)g)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grade what the options say; the exit code says whether every point graded was earned."""
+    if (args.class_dir is None) != (args.out is None):  # the one pairing argparse cannot declare
+        raise UsageError(
+            "--class DIR and --out DIR go together: the learners' folders, and where their results go"
+        )
+    start = time.monotonic()
+    try:
+        if args.gradescope_zip:
+            from kata.grader.gradescope import write_zip
+
+            print(f"Wrote {write_zip(args.gradescope_zip, args.track)}")
+            return EXIT_OK
+        if args.class_dir:
+            return grade_class(args)
+        if args.solutions:
+            return grade_one(track_folder(SOLUTIONS, args.track), args)
+        return grade_one(args.submission or track_folder(EXERCISES, args.track), args)
+    except Exception as error:
+        traceback.print_exc()
+        print(
+            f"\nThe grader itself failed ({type(error).__name__}: {error}); this is not your fault.",
+            file=sys.stderr,
+        )
+        if args.json:
+            try:
+                failure = f"{type(error).__name__}: {error}"
+                report.write_json(
+                    args.json, report.failed_gradescope(failure, time.monotonic() - start, args.track)
+                )
+            except OSError as unwritable:  # a folder made since the options were read: say so, still exit 2
+                print(f"Could not write {args.json}: {unwritable}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+def progress(group: GroupResult) -> None:
+    print(
+        f"  graded {group.group:<13} {group.status:<12} ({group.seconds:.1f} s)", file=sys.stderr, flush=True
+    )
+
+
+def grade_one(folder: Path, args: argparse.Namespace) -> int:
+    limits = Limits(timeout=args.timeout)
+    result = grade(folder, only=args.only, limits=limits, progress=progress, track=args.track)
+    print(report.table(result))
+    print()
+    print(report.next_step(result))
+    if args.json:
+        report.write_json(args.json, report.gradescope(result))
+        print(f"\nWrote {args.json}")
+    return EXIT_OK if all_earned(result) else EXIT_NOT_YET
+
+
+def all_earned(result: Report) -> bool:
+    graded = [r for group in result.groups for r in group.results if r.kind != "skipped"]
+    return bool(graded) and all(r.passed for r in graded)
+
+
+def grade_class(args: argparse.Namespace) -> int:
+    """Grade each learner folder, several at a time; each result is written as soon as it is ready."""
+    out = args.out
+    folders = sorted(path for path in args.class_dir.iterdir() if path.is_dir())
+    for link in [path for path in folders if path.is_symlink()]:  # it could point anywhere, solutions/ too
+        print(f"  {link.name:<24} skipped: a link, not a learner's folder", file=sys.stderr)
+    learners = [path for path in folders if not path.is_symlink()]
+    done = {}
+    for learner in learners:
+        try:
+            done[learner.name] = json.loads((out / f"{learner.name}.json").read_text())
+        except (OSError, ValueError):
+            continue
+    to_grade = [learner for learner in learners if learner.name not in done]
+    print(
+        f"{len(learners)} learners in {args.class_dir}: {len(done)} already graded, {len(to_grade)} to grade"
+    )
+
+    def grade_learner(learner):
+        try:
+            limits = Limits(timeout=args.timeout)
+            data = report.gradescope(grade(learner, only=args.only, limits=limits, track=args.track))
+        except Exception as error:  # not saved, so the next run tries this learner again
+            print(f"  {learner.name:<24} the grader failed: {type(error).__name__}: {error}", file=sys.stderr)
+            return learner.name, None
+        report.write_json(out / f"{learner.name}.json", data)
+        return learner.name, data
+
+    failed = []
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the children themselves are limited to the cores
+        for name, data in pool.map(grade_learner, to_grade):
+            if data is None:
+                failed.append(name)
+                continue
+            done[name] = data
+            report.write_atomically(out / "summary.csv", report.class_summary(done))
+            print(f"  {name:<24} {data['score']:g} / 100", flush=True)
+    report.write_atomically(out / "summary.csv", report.class_summary(done))
+    print(f"Wrote {len(done)} results and {out / 'summary.csv'}")
+    if failed:
+        print(f"Not graded (the grader failed; run again to retry): {', '.join(failed)}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    return EXIT_OK if all(data["score"] == 100 for data in done.values()) else EXIT_NOT_YET
