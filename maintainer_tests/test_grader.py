@@ -15,8 +15,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +27,23 @@ from pathlib import Path
 import pytest
 
 from kata import COURSE, EXERCISES, REPO, SOLUTIONS, course
+from kata.grader.isolation import available
 
 pytestmark = pytest.mark.grader
 
 ADVERSARIAL = Path(__file__).parent / "adversarial"
-FIXTURES = sorted(path.name for path in ADVERSARIAL.iterdir() if (path / "expected.json").is_file())
+ALL_FIXTURES = sorted(path.name for path in ADVERSARIAL.iterdir() if (path / "expected.json").is_file())
+WALLS = available()
+# A fixture that "needs" a protection is graded only where the machine gives it (the fallback
+# machine still runs every other fixture, and the grader says what it lacks).
+FIXTURES = [
+    name
+    for name in ALL_FIXTURES
+    if json.loads((ADVERSARIAL / name / "expected.json").read_text()).get("needs") != "namespaces"
+    or WALLS.namespaces
+]
+SECRET = "KATA_ADVERSARY_SECRET"  # in the grader's environment: no child may ever see it
+ADVERSARY_PORT = 47317  # beyond_python phones home here
 BASES = {"solutions": SOLUTIONS, "exercises": EXERCISES}
 TIMEOUT = 40  # seconds per exercise in the class run: the infinite loop costs this much
 PATIENCE = 900  # seconds before a grader run is declared hung
@@ -61,6 +76,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    pid: int = 0
 
     def __str__(self):
         return f"exit code {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
@@ -84,7 +100,9 @@ def run(command, cwd, env=None, timeout=PATIENCE):
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         pytest.fail(f"{command} still running after {timeout} s:\n{stdout.decode()[-3000:]}")
-    return Run(process.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+    return Run(
+        process.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"), process.pid
+    )
 
 
 def grader(*args, cwd, env=None):
@@ -114,10 +132,13 @@ def summary(out):
         return {row["learner"]: row for row in csv.DictReader(file)}
 
 
+AUTOGRADER_FAILED = "autograder failed, tell your instructor"  # the visible entry of a failed run
+
+
 def contract_problems(data):
     """What breaks the results.json contract (docs/contract.md): every check listed, max scores add to 100,
-    scores add to the total."""
-    names = [test["name"].split(":")[0] for test in data["tests"]]
+    scores add to the total, results.json under 1 MB. A failed run may add its visible failure entry."""
+    names = [test["name"].split(":")[0] for test in data["tests"] if test["name"] != AUTOGRADER_FAILED]
     problems = [f"check {name} missing from the tests" for name in CHECK_NAMES if name not in names]
     if sorted(names) != sorted(CHECK_NAMES):
         problems.append(f"tests are not exactly the known checks: {names}")
@@ -134,6 +155,9 @@ def contract_problems(data):
         for test in data["tests"]
         if test["status"] not in ("passed", "failed")
     ]
+    size = len(json.dumps(data))
+    if size > 1_000_000:
+        problems.append(f"results.json is {size} bytes, over 1 MB")
     return problems
 
 
@@ -173,6 +197,7 @@ class ClassRun:
     out: Path
     results: dict  # fixture -> its results.json data, or None when it was not written
     leftovers: list  # processes of the grader's still running after it exited
+    phoned_home: bytes  # what reached the loopback listener (nothing may)
 
 
 @pytest.fixture(scope="module")
@@ -190,17 +215,22 @@ def class_run(tmp_path_factory):
     temporary.mkdir()
     learners = root / "learners"
     command = ("--class", learners, "--out", out, "--timeout", TIMEOUT, *exercises)
-    graded = grader(*command, cwd=root, env={"TMPDIR": str(temporary)})
-    leftovers = processes_naming(temporary)
+    with Listener(ADVERSARY_PORT) as listener:
+        graded = grader(*command, cwd=root, env={"TMPDIR": str(temporary), SECRET: "the-grader-s-token"})
+    time.sleep(1)  # "no process survives the grader by more than a second"
+    leftovers = sorted(set(processes_naming(temporary)) | set(cgroup_processes(graded.pid)))
     for pid in leftovers:  # ours to end: started by this run
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     results = {}
     for name in FIXTURES:
         try:
             results[name] = json.loads((out / f"{name}.json").read_text())
         except (OSError, ValueError):
             results[name] = None
-    return ClassRun(graded, out, results, leftovers)
+    return ClassRun(graded, out, results, leftovers, listener.received)
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -236,6 +266,74 @@ def test_the_grader_survives_every_fixture(class_run):
     assert not class_run.leftovers, (
         f"processes of the grader's still running after it exited: {class_run.leftovers}"
     )
+
+
+def test_nothing_leaves_the_sandbox(class_run):
+    assert class_run.phoned_home == b"", (
+        f"a child reached a loopback listener: {class_run.phoned_home[:300]!r}"
+    )
+    for name, data in class_run.results.items():
+        text = json.dumps(data)
+        assert "the-grader-s-token" not in text, f"{name}: the grader's environment reached results.json"
+        assert "\\u001b" not in text and "\x1b" not in text, f"{name}: a terminal escape reached results.json"
+    assert "\x1b" not in class_run.run.stdout + class_run.run.stderr, (
+        "a terminal escape reached the grader's output"
+    )
+    assert "the-grader-s-token" not in class_run.run.stdout + class_run.run.stderr
+
+
+class Listener:
+    """A loopback TCP listener in a thread: records whatever reaches it (bounded, it stops by itself)."""
+
+    def __init__(self, port):
+        self.port, self.received, self.server = port, b"", None
+
+    def __enter__(self):
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.server.bind(("127.0.0.1", self.port))
+        except OSError:  # the port is taken: the fixture's attempt then reaches nothing of ours either
+            self.server.close()
+            self.server = None
+            return self
+        self.server.listen(4)
+        self.server.settimeout(0.5)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.stop = threading.Event()
+        self.thread.start()
+        return self
+
+    def _accept(self):
+        while not self.stop.is_set() and len(self.received) < 65536:
+            try:
+                connection, _ = self.server.accept()
+            except (TimeoutError, OSError):
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    self.received += connection.recv(65536) or b"(connected)"
+                except OSError:
+                    self.received += b"(connected)"
+
+    def __exit__(self, *exc):
+        if self.server is not None:
+            self.stop.set()
+            self.thread.join(timeout=5)
+            self.server.close()
+
+
+def cgroup_processes(grader_pid):
+    """Processes still in the cgroups a grader run of `grader_pid` made (kata/grader/isolation.py)."""
+    found = []
+    for controller in ("pids", "memory", ""):
+        for folder in (Path("/sys/fs/cgroup") / controller).glob(f"kata-grader-{grader_pid}-*"):
+            try:
+                found += [int(pid) for pid in (folder / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                continue
+    return found
 
 
 def test_the_fixtures_conftest_is_never_loaded_here(request):
@@ -312,6 +410,7 @@ def test_results_json_is_written_when_the_grader_itself_fails(tmp_path, monkeypa
     data = json.loads(path.read_text())
     assert data["score"] == 0 and "a failure inside the grader" in data["output"], data
     assert all(test["status"] == "failed" for test in data["tests"])
+    assert data["tests"][0]["name"] == AUTOGRADER_FAILED, "a failed run must say so visibly, first"
     assert not contract_problems(data)
     assert "this is not your fault" in capsys.readouterr().err
 

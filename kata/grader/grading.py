@@ -8,6 +8,7 @@ own points and nothing else.
 """
 
 import atexit
+import hashlib
 import json
 import os
 import shutil
@@ -387,6 +388,8 @@ class Report:
     groups: list
     seconds: float
     track: str = "torch"  # "torch" or "numpy": the track the submission is written in
+    isolation: str = ""  # the protections the children ran under (kata/grader/isolation.py)
+    submission_sha256: str = ""  # of the graded modules' names and bytes, to tell submissions apart
 
     @property
     def score(self):
@@ -419,6 +422,9 @@ def grade(submission, only=None, limits=None, progress=None, track="torch"):
         for future in as_completed(futures.values()):  # judged and shown as each child finishes
             outcome = future.result()
             result = outcome if isinstance(outcome, GroupResult) else outcome()
+            if result.status == "disturbed: regrade":  # not the learner's doing: once more, at once
+                regraded = run_group(submission, result.group, limits, True, track)
+                result = regraded if isinstance(regraded, GroupResult) else regraded()
             judged[result.group] = result
             if progress and result.group in selected:
                 progress(result)
@@ -427,4 +433,17 @@ def grade(submission, only=None, limits=None, progress=None, track="torch"):
         stop_children()
         raise
     pool.shutdown()
-    return Report(submission, [judged[group] for group in course.GROUPS], time.monotonic() - start, track)
+    groups = [judged[group] for group in course.GROUPS]
+    walls = isolation.available().summary()
+    return Report(submission, groups, time.monotonic() - start, track, walls, submission_digest(submission))
+
+
+def submission_digest(submission):
+    """SHA-256 of the course's module files in `submission`: their names and bytes, in course order."""
+    digest = hashlib.sha256()
+    for name in COURSE:
+        path = Path(submission) / f"{name}.py"
+        digest.update(f"{name}.py\0".encode())
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+        digest.update(b"\0")
+    return digest.hexdigest()

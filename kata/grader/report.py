@@ -1,14 +1,17 @@
 """What the grader shows: the learner's table and next step, Gradescope's results.json, the class CSV."""
 
 import csv
+import functools
 import io
 import json
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
-from kata import COURSE, course
+from kata import COURSE, REPO, __version__, course
 from kata.core.paths import shown_path
+from kata.grader.bounded import clean
 
 TRACK_NAMES = {"torch": "PyTorch track", "numpy": "NumPy track"}
 
@@ -27,6 +30,8 @@ def table(report):
             f"  {number:>2}  {group.group:<13} {passed:>3}/{len(group.results):<3}  {points:>9}  {group.status}"
         )
     lines.append(f"      {'total':<13} {'':>7}  {f'{report.score:g} / {report.max_score:g}':>9}")
+    if report.isolation:
+        lines += ["", f"  {report.isolation}"]
     return "\n".join(lines)
 
 
@@ -46,11 +51,11 @@ def next_step(report):
         else:
             heading = f"Next: exercise {COURSE.index(group.group) + 1}, {where}, is {group.status}."
         lines = [heading, f"  First failing check: {first.check.name} ({first.check.title})"]
-        lines += [f"  {line}" for line in first.message.splitlines()[:6]]
+        lines += [f"  {line}" for line in clean(first.message).splitlines()[:6]]
         if group.problem:
             lines.append(f"  The process {group.problem}")
         if group.output.strip():
-            lines.append(f"  It printed: {group.output.strip().splitlines()[0][:120]}")
+            lines.append(f"  It printed: {clean(group.output.strip().splitlines()[0], 120)}")
         track_option = " --track numpy" if report.track == "numpy" else ""
         lines.append(f"  See every failing test: pytest tests/test_{module}.py{track_option}")
         return "\n".join(lines)
@@ -68,9 +73,9 @@ def gradescope(report):
     tests = []
     for group in report.groups:
         for result in group.results:
-            output = result.message or "passed"
+            output = clean(result.message) or "passed"
             if not result.passed and group.output.strip():
-                output += f"\n\nWhat {group.group}.py printed (first lines):\n{group.output[:1000]}"
+                output += f"\n\nWhat {group.group}.py printed (first lines):\n{clean(group.output, 1000)}"
             tests.append(
                 {
                     "name": f"{result.check.name}: {result.check.title}",
@@ -85,7 +90,14 @@ def gradescope(report):
         "execution_time": round(report.seconds, 2),
         "output": table(report) + "\n\n" + next_step(report),
         "tests": tests,
-        "extra_data": {"track": report.track},
+        "extra_data": {
+            "track": report.track,
+            "kata_version": __version__,
+            "kata_commit": commit(),
+            "isolation": report.isolation,
+            "submission_sha256": report.submission_sha256,
+            "checks": [check.name for check in course.checks(report.track)],
+        },
     }
 
 
@@ -101,13 +113,38 @@ def failed_gradescope(error, seconds=0.0, track="torch"):
         }
         for check in course.checks(track)
     ]
+    tests.insert(
+        0,
+        {
+            "name": "autograder failed, tell your instructor",
+            "score": 0,
+            "max_score": 0,
+            "status": "failed",
+            "output": clean(f"The grader itself failed, not your code: {error}"),
+        },
+    )
     return {
         "score": 0,
         "execution_time": round(seconds, 2),
         "output": f"The grader failed: {error}",
         "tests": tests,
-        "extra_data": {"track": track},
+        "extra_data": {"track": track, "kata_version": __version__, "kata_commit": commit()},
     }
+
+
+@functools.cache
+def commit():
+    """The kata's git commit (the repository's HEAD, or COMMIT beside the package in a zip), or ""."""
+    shipped = REPO / "kata" / "COMMIT"
+    if shipped.is_file():
+        return shipped.read_text().strip()
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def write_atomically(path, text):
