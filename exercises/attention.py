@@ -13,7 +13,8 @@ Hugging Face counterpart: `eager_attention_forward` in `transformers.models.bert
 called by `BertSelfAttention`.
 
 Shape legend used in every module of the kata: B batch, L length (L_q queries, L_k keys),
-D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions.
+D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions;
+in one attention, d is the width of a query and a key and d_v of a value (both Dh in a head).
 """
 
 import math
@@ -35,24 +36,23 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
             training). Pass 0.0 outside training.
 
     Returns:
-        (out, weights): out has shape (..., L_q, d_v); weights has shape
+        (context, weights): context has shape (..., L_q, d_v); weights has shape
         (..., L_q, L_k) and each row sums to 1 over the keys it may attend to.
 
     Equation:
         scores  = q k^T / sqrt(d)
         weights = softmax(scores) over the keys (the last axis)
-        out     = weights v
+        context = weights v
 
     Steps:
         1. scores: q @ k.transpose(-2, -1), divided by sqrt(d) where d = q.size(-1).
-           (Dividing q by sqrt(d) before the product gives the same scores.)
         2. If a mask is given, fill the hidden scores (mask False) with
            torch.finfo(scores.dtype).min before the softmax.
         3. weights: softmax over the last axis, then dropout with p=dropout_p.
-        4. out: weights @ v.
+        4. context: weights @ v.
 
     Pitfalls:
-        - Scale before the softmax, by sqrt(d), not d.
+        - Scale the scores once, by sqrt(d) (not d), before the softmax.
         - The softmax runs over the keys (dim=-1): each query's row must sum to 1.
         - Use the dtype's most negative finite value, not -inf (a row with every key
           hidden would become NaN) and not a hand-picked -1e4 (large scores beat it).

@@ -36,7 +36,9 @@ def layer_norm(x, weight, bias, eps):
         shape (..., D).
 
     Equation:
-        y = (x - mean) / sqrt(var + eps) * weight + bias
+        mean = the average of x over the last axis
+        var  = the average of (x - mean)^2 over the last axis (biased: divided by D)
+        y    = (x - mean) / sqrt(var + eps) * weight + bias
 
     Pitfalls:
         - torch.var divides by D - 1 by default; layer norm uses the biased

@@ -10,7 +10,8 @@ Hugging Face counterpart: `eager_attention_forward` in `transformers.models.bert
 called by `BertSelfAttention`.
 
 Shape legend used in every module of the kata: B batch, L length (L_q queries, L_k keys),
-D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions.
+D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions;
+in one attention, d is the width of a query and a key and d_v of a value (both Dh in a head).
 """
 
 import math
@@ -32,24 +33,23 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
             training). Pass 0.0 outside training.
 
     Returns:
-        (out, weights): out has shape (..., L_q, d_v); weights has shape
+        (context, weights): context has shape (..., L_q, d_v); weights has shape
         (..., L_q, L_k) and each row sums to 1 over the keys it may attend to.
 
     Equation:
         scores  = q k^T / sqrt(d)
         weights = softmax(scores) over the keys (the last axis)
-        out     = weights v
+        context = weights v
 
     Steps:
         1. scores: q @ k.transpose(-2, -1), divided by sqrt(d) where d = q.size(-1).
-           (Dividing q by sqrt(d) before the product gives the same scores.)
         2. If a mask is given, fill the hidden scores (mask False) with
            torch.finfo(scores.dtype).min before the softmax.
         3. weights: softmax over the last axis, then dropout with p=dropout_p.
-        4. out: weights @ v.
+        4. context: weights @ v.
 
     Pitfalls:
-        - Scale before the softmax, by sqrt(d), not d.
+        - Scale the scores once, by sqrt(d) (not d), before the softmax.
         - The softmax runs over the keys (dim=-1): each query's row must sum to 1.
         - Use the dtype's most negative finite value, not -inf (a row with every key
           hidden would become NaN) and not a hand-picked -1e4 (large scores beat it).
@@ -59,15 +59,11 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
     # BEGIN SOLUTION
     d = q.size(-1)
     # Dot products grow like sqrt(d); dividing keeps the softmax out of its flat tails.
-    # Dividing q rather than the scores is the same (q k^T / s = (q / s) k^T) and touches
-    # L_q * d numbers instead of L_q * L_k: a quarter as many in MiniLM at L = 128 (d = 32).
-    scores = (q / math.sqrt(d)) @ k.transpose(-2, -1)  # (..., L_q, L_k)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (..., L_q, L_k)
     if mask is not None:
         # The most negative finite value (not -inf) turns into an exact zero weight,
         # yet a row with every key hidden still gives a finite, uniform softmax.
-        # In place (the trailing _): scores is a fresh tensor of our own, and a copy of it,
-        # the model's largest tensor, would cost as much as the softmax.
-        scores.masked_fill_(~mask, torch.finfo(scores.dtype).min)  # (..., L_q, L_k)
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)  # (..., L_q, L_k)
     weights = torch.softmax(scores, dim=-1)  # (..., L_q, L_k), each row sums to 1
     # BERT drops whole attention links while training; callers pass 0.0 in eval().
     weights = F.dropout(weights, p=dropout_p)  # (..., L_q, L_k)

@@ -241,9 +241,7 @@ class Encoder(nn.Module):
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         # BEGIN SOLUTION
         mask = None
-        # A mask that hides nothing changes nothing: without padding, skip it (as BertModel
-        # does) and save a pass over every layer's scores.
-        if attention_mask is not None and not attention_mask.all():
+        if attention_mask is not None:
             # Hide padded keys (the last axis); padded queries still get an output,
             # which nobody should read.
             mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L)
@@ -267,11 +265,7 @@ class Encoder(nn.Module):
         """
         # BEGIN SOLUTION
         bert = getattr(bert_model, "bert", bert_model)
-        # Every weight is about to be overwritten, so skip drawing random ones (22M for MiniLM):
-        # build on the meta device (shapes, no memory), then take memory without filling it.
-        with torch.device("meta"):
-            encoder = cls(EncoderConfig.from_hf(bert.config))
-        encoder = encoder.to_empty(device=bert.device)
+        encoder = cls(EncoderConfig.from_hf(bert.config)).to(bert.device)
         theirs = bert.state_dict()
         ours = encoder.state_dict()
         copied = {}

@@ -38,12 +38,8 @@ def gelu(x):
         - Don't call torch.nn.functional.gelu: the point is to write it.
     """
     # BEGIN SOLUTION
-    # Phi(x) = (1 + erf(x / sqrt(2))) / 2 is the standard normal CDF. The ops ending in _ work
-    # in place on the one new tensor x / sqrt(2): a new tensor at every step, each as large as
-    # the feed-forward layer's hidden activations, made GELU the encoder's slowest part after
-    # the matrix products (torch.profiler).
-    phi = (x / math.sqrt(2.0)).erf_().add_(1.0).mul_(0.5)  # Phi(x), the shape of x
-    return phi.mul_(x)  # x * Phi(x)
+    # Phi(x) = (1 + erf(x / sqrt(2))) / 2 is the standard normal CDF, so this is x * Phi(x).
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))  # the shape of x
     # END SOLUTION
 
 

@@ -33,7 +33,9 @@ def layer_norm(x, weight, bias, eps):
         shape (..., D).
 
     Equation:
-        y = (x - mean) / sqrt(var + eps) * weight + bias
+        mean = the average of x over the last axis
+        var  = the average of (x - mean)^2 over the last axis (biased: divided by D)
+        y    = (x - mean) / sqrt(var + eps) * weight + bias
 
     Pitfalls:
         - torch.var divides by D - 1 by default; layer norm uses the biased
@@ -42,13 +44,9 @@ def layer_norm(x, weight, bias, eps):
         - Reduce over the last axis only, with keepdim=True so it broadcasts back.
     """
     # BEGIN SOLUTION
-    # The biased variance is the mean of the squared deviations: it divides by D. That is what
-    # torch.var(..., correction=0) returns, but torch.var runs Welford's algorithm, many times
-    # slower on a CPU: with it, the whole encoder took 15% longer (python -m kata.bench).
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
-    centered = x - mean  # (..., D)
-    variance = (centered**2).mean(dim=-1, keepdim=True)  # (..., 1)
-    normalized = centered * torch.rsqrt(variance + eps)  # (..., D); rsqrt(v) = 1 / sqrt(v)
+    variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # (..., 1), biased: divided by D
+    normalized = (x - mean) / torch.sqrt(variance + eps)  # (..., D)
     return normalized * weight + bias  # (..., D)
     # END SOLUTION
 

@@ -16,7 +16,8 @@ subtracting each row's maximum first keeps every exp() in [0, 1].
 Hugging Face counterpart: `eager_attention_forward` in `transformers.models.bert.modeling_bert`.
 
 Shape legend used in every module of the kata: B batch, L length (L_q queries, L_k keys),
-D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions.
+D model width, H heads, Dh head width, F feed-forward width, "..." any leading dimensions;
+in one attention, d is the width of a query and a key and d_v of a value (both Dh in a head).
 """
 
 import math
@@ -37,14 +38,14 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
             training). The NumPy track's modules are inference only and pass 0.0.
 
     Returns:
-        (out, weights): out has shape (..., L_q, d_v); weights has shape
+        (context, weights): context has shape (..., L_q, d_v); weights has shape
         (..., L_q, L_k) and each row sums to 1 over the keys it may attend to.
         Both keep the dtype of q (float32 in, float32 out).
 
     Equation:
         scores  = q k^T / sqrt(d)
         weights = softmax(scores) over the keys (the last axis)
-        out     = weights v
+        context = weights v
 
     Steps:
         1. scores: q @ k.swapaxes(-1, -2) (the @ operator broadcasts over the leading
@@ -57,10 +58,10 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
         4. Dropout, only when dropout_p > 0: keep each weight with probability
            1 - dropout_p (np.random.default_rng().random(shape) >= dropout_p) and
            divide the kept ones by 1 - dropout_p.
-        5. out: weights @ v.
+        5. context: weights @ v.
 
     Pitfalls:
-        - Scale before the softmax, by sqrt(d), not d.
+        - Scale the scores once, by sqrt(d) (not d), before the softmax.
         - The softmax runs over the keys (axis=-1): each query's row must sum to 1.
         - Without the max subtracted, large scores overflow to inf and give NaN.
         - Use the dtype's most negative finite value, not -inf (a row with every key

@@ -35,7 +35,9 @@ def layer_norm(x, weight, bias, eps):
         shape (..., D), the dtype of x.
 
     Equation:
-        y = (x - mean) / sqrt(var + eps) * weight + bias
+        mean = the average of x over the last axis
+        var  = the average of (x - mean)^2 over the last axis (biased: divided by D)
+        y    = (x - mean) / sqrt(var + eps) * weight + bias
 
     Pitfalls:
         - np.var divides by D by default (ddof=0): that is the biased variance layer

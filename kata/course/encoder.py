@@ -374,7 +374,7 @@ MISTAKES = (
         NAME,
         "attention_mask_ignored",
         "ignored the attention mask",
-        "        if attention_mask is not None and not attention_mask.all():\n            # Hide",
+        "        if attention_mask is not None:\n            # Hide",
         "        if False:\n            # Hide",
     ),
     Mistake(

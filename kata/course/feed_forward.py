@@ -137,17 +137,15 @@ MISTAKES = (
         NAME,
         "tanh_gelu",
         "used the tanh approximation of GELU",
-        "    phi = (x / math.sqrt(2.0)).erf_().add_(1.0).mul_(0.5)  # Phi(x), the shape of x\n"
-        "    return phi.mul_(x)  # x * Phi(x)\n",
-        "    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))\n",
+        "return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))",
+        "return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))",
     ),
     Mistake(
         NAME,
         "sigmoid_gelu",
         "used the sigmoid approximation x * sigmoid(1.702 x) of GELU",
-        "    phi = (x / math.sqrt(2.0)).erf_().add_(1.0).mul_(0.5)  # Phi(x), the shape of x\n"
-        "    return phi.mul_(x)  # x * Phi(x)\n",
-        "    return x * torch.sigmoid(1.702 * x)\n",
+        "return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))",
+        "return x * torch.sigmoid(1.702 * x)",
     ),
     Mistake(
         NAME,
@@ -167,14 +165,14 @@ MISTAKES = (
         NAME,
         "gelu_without_half",
         "forgot the factor 1/2 in GELU",
-        "(x / math.sqrt(2.0)).erf_().add_(1.0).mul_(0.5)",
-        "(x / math.sqrt(2.0)).erf_().add_(1.0)",
+        "return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))",
+        "return x * (1.0 + torch.erf(x / math.sqrt(2.0)))",
     ),
     Mistake(
         NAME,
         "gelu_erf_unscaled",
         "took erf(x) instead of erf(x / sqrt(2)) in GELU",
-        "(x / math.sqrt(2.0)).erf_()",
+        "torch.erf(x / math.sqrt(2.0))",
         "torch.erf(x)",
     ),
     Mistake(

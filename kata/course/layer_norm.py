@@ -75,31 +75,30 @@ MISTAKES = (
         NAME,
         "unbiased_variance",
         "used the unbiased variance (divide by D - 1)",
-        "variance = (centered**2).mean(dim=-1, keepdim=True)",
+        "variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)",
         "variance = x.var(dim=-1, keepdim=True)",
     ),
     Mistake(
         NAME,
         "eps_outside_sqrt",
         "added eps outside the square root",
-        "torch.rsqrt(variance + eps)",
-        "(1 / (torch.sqrt(variance) + eps))",
+        "torch.sqrt(variance + eps)",
+        "(torch.sqrt(variance) + eps)",
     ),
     Mistake(
         NAME,
         "eps_ignored",
         "ignored eps",
-        "torch.rsqrt(variance + eps)",
-        "torch.rsqrt(variance)",
+        "torch.sqrt(variance + eps)",
+        "torch.sqrt(variance)",
     ),
     Mistake(
         NAME,
         "normalized_over_all_axes",
         "took the mean and variance over every axis, not the last",
         "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
-        "    centered = x - mean  # (..., D)\n"
-        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
-        "    mean = x.mean()\n    centered = x - mean  # (..., D)\n    variance = (centered**2).mean()",
+        "    variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean()\n    variance = ((x - mean) ** 2).mean()",
     ),
     Mistake(
         NAME,
@@ -112,35 +111,31 @@ MISTAKES = (
         NAME,
         "mean_not_subtracted",
         "divided by the standard deviation without subtracting the mean",
-        "normalized = centered * torch.rsqrt(variance + eps)",
-        "normalized = x * torch.rsqrt(variance + eps)",
+        "normalized = (x - mean) / torch.sqrt(variance + eps)",
+        "normalized = x / torch.sqrt(variance + eps)",
     ),
     Mistake(
         NAME,
         "no_square_root",
         "divided by the variance instead of the standard deviation",
-        "torch.rsqrt(variance + eps)",
-        "(1 / (variance + eps))",
+        "torch.sqrt(variance + eps)",
+        "(variance + eps)",
     ),
     Mistake(
         NAME,
         "normalized_over_first_axis",
         "took the mean and variance over the first axis, as batch norm does, not the last",
         "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
-        "    centered = x - mean  # (..., D)\n"
-        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
-        "    mean = x.mean(dim=0, keepdim=True)\n"
-        "    centered = x - mean  # (..., D)\n"
-        "    variance = (centered**2).mean(dim=0, keepdim=True)",
+        "    variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean(dim=0, keepdim=True)\n    variance = ((x - mean) ** 2).mean(dim=0, keepdim=True)",
     ),
     Mistake(
         NAME,
         "no_keepdim",
         "reduced without keepdim=True, so the statistics do not broadcast back over the rows",
         "    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)\n"
-        "    centered = x - mean  # (..., D)\n"
-        "    variance = (centered**2).mean(dim=-1, keepdim=True)",
-        "    mean = x.mean(dim=-1)\n    centered = x - mean  # (..., D)\n    variance = (centered**2).mean(dim=-1)",
+        "    variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)",
+        "    mean = x.mean(dim=-1)\n    variance = ((x - mean) ** 2).mean(dim=-1)",
     ),
     Mistake(
         NAME,
