@@ -46,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", metavar="DIR", type=Path, help="with --class (and only with it): where the results go"
     )
     parser.add_argument(
+        "--regrade",
+        metavar="LEARNER",
+        action="append",
+        default=[],
+        help="with --class: grade this learner again even if a result is saved (repeatable)",
+    )
+    parser.add_argument(
         "--only",
         metavar="NAME",
         action="append",
@@ -76,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--class DIR and --out DIR go together: the learners' folders, and where their results go"
         )
+    if args.regrade and args.class_dir is None:
+        raise UsageError("--regrade LEARNER goes with --class DIR --out DIR")
     start = time.monotonic()
     try:
         if args.gradescope_zip:
@@ -135,8 +144,13 @@ def grade_class(args: argparse.Namespace) -> int:
     for link in [path for path in folders if path.is_symlink()]:  # it could point anywhere, solutions/ too
         print(f"  {link.name:<24} skipped: a link, not a learner's folder", file=sys.stderr)
     learners = [path for path in folders if not path.is_symlink()]
+    unknown = sorted(set(args.regrade) - {learner.name for learner in learners})
+    if unknown:
+        raise UsageError(f"--regrade: no learner folder {', '.join(unknown)} in {args.class_dir}")
     done = {}
     for learner in learners:
+        if learner.name in args.regrade:
+            continue
         try:
             done[learner.name] = json.loads((out / f"{learner.name}.json").read_text())
         except (OSError, ValueError):
@@ -149,9 +163,17 @@ def grade_class(args: argparse.Namespace) -> int:
     def grade_learner(learner):
         try:
             limits = Limits(timeout=args.timeout)
-            data = report.gradescope(grade(learner, only=args.only, limits=limits, track=args.track))
+            graded = grade(learner, only=args.only, limits=limits, track=args.track)
+            data = report.gradescope(graded)
         except Exception as error:  # not saved, so the next run tries this learner again
             print(f"  {learner.name:<24} the grader failed: {type(error).__name__}: {error}", file=sys.stderr)
+            return learner.name, None
+        disturbed = [group.group for group in graded.groups if group.status == "disturbed: regrade"]
+        if disturbed:  # twice disturbed: the machine's trouble, never a final grade
+            print(
+                f"  {learner.name:<24} not saved: the grader was disturbed grading {', '.join(disturbed)}",
+                file=sys.stderr,
+            )
             return learner.name, None
         report.write_json(out / f"{learner.name}.json", data)
         return learner.name, data
@@ -168,6 +190,9 @@ def grade_class(args: argparse.Namespace) -> int:
     report.write_atomically(out / "summary.csv", report.class_summary(done))
     print(f"Wrote {len(done)} results and {out / 'summary.csv'}")
     if failed:
-        print(f"Not graded (the grader failed; run again to retry): {', '.join(failed)}", file=sys.stderr)
+        print(
+            f"Not graded (the grader failed or was disturbed; run again to retry): {', '.join(failed)}",
+            file=sys.stderr,
+        )
         return EXIT_CANNOT_RUN
     return EXIT_OK if all(data["score"] == 100 for data in done.values()) else EXIT_NOT_YET
