@@ -1,6 +1,7 @@
 # Generated from solutions/numpy/encoder.py by `python -m kata.stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_encoder.py --track numpy` to check it.
+# Same as solutions/encoder.py: module docstring except "Exercise 6", "The encoder is the embeddings"
 """Exercise 6 (NumPy track): the encoder layer, the full encoder, and loading real BERT weights.
 
 An encoder layer is two sub-layers, attention then feed-forward, each wrapped in a
@@ -31,6 +32,7 @@ from .multi_head import MultiHeadAttention
 from .positional import Embeddings
 
 
+# Same as solutions/encoder.py: EncoderLayer docstring except "Args", "Pitfalls"
 class EncoderLayer:
     """One encoder layer: self-attention, then feed-forward, each with a residual and a norm.
 
@@ -72,12 +74,14 @@ class EncoderLayer:
     ):
         raise NotImplementedError("exercise 6, encoder.py: write EncoderLayer.__init__")
 
+    # Same as solutions/encoder.py: EncoderLayer.forward
     def forward(self, x, mask=None):
         raise NotImplementedError("exercise 6, encoder.py: write EncoderLayer.forward")
 
     __call__ = forward
 
 
+# Same as solutions/encoder.py: EncoderConfig
 @dataclass
 class EncoderConfig:
     """The sizes and choices that define an Encoder (BERT-base: 30522, 768, 12, 12, 3072, 512)."""
@@ -110,6 +114,7 @@ class EncoderConfig:
         raise NotImplementedError("exercise 6, encoder.py: write EncoderConfig.from_hf")
 
 
+# Same as solutions/encoder.py: EncoderOutput with torch.Tensor->np.ndarray, tensors->arrays
 @dataclass
 class EncoderOutput:
     """What Encoder.forward returns; the same field names as Hugging Face's BertModel output."""
@@ -119,6 +124,8 @@ class EncoderOutput:
     attentions: tuple  # num_layers arrays (B, H, L, L)
 
 
+# Same as solutions/encoder.py: hf_weight_names code
+# Same as solutions/encoder.py: hf_weight_names docstring except "Returns", "Steps"
 def hf_weight_names(num_layers):
     """Map each of our parameter names to the name of the same weight in a Hugging Face BertModel.
 
@@ -150,6 +157,7 @@ def _owner_of(module, name):
     return module, attribute
 
 
+# Same as solutions/encoder.py: Encoder docstring except "Sub-modules", "Forward", "Steps"
 class Encoder:
     """A BERT-style encoder: embeddings, then num_layers encoder layers.
 
@@ -177,11 +185,13 @@ class Encoder:
     def __init__(self, config):
         raise NotImplementedError("exercise 6, encoder.py: write Encoder.__init__")
 
+    # Same as solutions/encoder.py: Encoder.forward with .bool()->.astype(bool)
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         raise NotImplementedError("exercise 6, encoder.py: write Encoder.forward")
 
     __call__ = forward
 
+    # Same as solutions/encoder.py: Encoder.from_hf docstring except "Every one of our", "Steps"
     @classmethod
     def from_hf(cls, bert_model):
         """Build an Encoder from a Hugging Face BertModel (or a model whose .bert is one).

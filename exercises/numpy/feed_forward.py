@@ -1,6 +1,7 @@
 # Generated from solutions/numpy/feed_forward.py by `python -m kata.stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_feed_forward.py --track numpy` to check it.
+# Same as solutions/feed_forward.py: module docstring except "Exercise 3", "NumPy has no erf"
 """Exercise 3 (NumPy track): the position-wise feed-forward network.
 
 Attention mixes information between positions; the feed-forward network then
@@ -28,6 +29,7 @@ import numpy as np
 from .multi_head import Linear
 
 
+# Same as solutions/feed_forward.py: gelu docstring except "Args", "Returns", "Steps", "Pitfalls"
 def gelu(x):
     """The exact GELU that BERT uses: x * Phi(x), Phi the standard normal CDF.
 
@@ -54,6 +56,7 @@ def gelu(x):
     raise NotImplementedError("exercise 3, feed_forward.py: write gelu")
 
 
+# Same as solutions/feed_forward.py: FeedForward docstring except "Args", "Sub-modules", "Steps"
 class FeedForward:
     """Two linear layers with an activation between them, applied at every position.
 

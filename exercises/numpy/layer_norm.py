@@ -1,6 +1,7 @@
 # Generated from solutions/numpy/layer_norm.py by `python -m kata.stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_layer_norm.py --track numpy` to check it.
+# Same as solutions/layer_norm.py: module docstring except "Exercise 4"
 """Exercise 4 (NumPy track): layer normalisation.
 
 Each position's vector is rescaled to zero mean and unit variance over its D features,
@@ -22,6 +23,7 @@ Shapes: B batch, L length, D width.
 import numpy as np
 
 
+# Same as solutions/layer_norm.py: layer_norm docstring except "Returns", "Pitfalls"
 def layer_norm(x, weight, bias, eps):
     """Normalise x over its last axis, then scale by weight and shift by bias.
 
@@ -49,6 +51,7 @@ def layer_norm(x, weight, bias, eps):
     raise NotImplementedError("exercise 4, layer_norm.py: write layer_norm")
 
 
+# Same as solutions/layer_norm.py: LayerNorm docstring except "Parameters", "Pitfalls"
 class LayerNorm:
     """Layer normalisation with a learned scale and shift.
 
@@ -70,6 +73,7 @@ class LayerNorm:
     def __init__(self, d_model, eps=1e-5):
         raise NotImplementedError("exercise 4, layer_norm.py: write LayerNorm.__init__")
 
+    # Same as solutions/layer_norm.py: LayerNorm.forward
     def forward(self, x):
         raise NotImplementedError("exercise 4, layer_norm.py: write LayerNorm.forward")
 

@@ -1,6 +1,7 @@
 # Generated from solutions/numpy/multi_head.py by `python -m kata.stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_multi_head.py --track numpy` to check it.
+# Same as solutions/multi_head.py: module docstring except "Exercise 2", "The H projections"
 """Exercise 2 (NumPy track): linear layers and multi-head attention.
 
 One attention over the full width can only average in one way. Multi-head attention
@@ -55,6 +56,7 @@ class Linear:
     __call__ = forward  # call it like a function, as in PyTorch
 
 
+# Same as solutions/multi_head.py: split_heads docstring except "Steps", "Pitfalls"
 def split_heads(x, num_heads):
     """Split the last axis into heads and move the head axis before the length.
 
@@ -78,6 +80,7 @@ def split_heads(x, num_heads):
     raise NotImplementedError("exercise 2, multi_head.py: write split_heads")
 
 
+# Same as solutions/multi_head.py: merge_heads docstring except "Steps"
 def merge_heads(x):
     """Undo `split_heads`: concatenate the heads back into one width.
 
@@ -97,6 +100,7 @@ def merge_heads(x):
     raise NotImplementedError("exercise 2, multi_head.py: write merge_heads")
 
 
+# Same as solutions/multi_head.py: MultiHeadAttention docstring except "Args", "Sub-modules", "Steps"
 class MultiHeadAttention:
     """Self-attention with H heads, as in BERT.
 

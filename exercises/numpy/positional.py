@@ -1,6 +1,7 @@
 # Generated from solutions/numpy/positional.py by `python -m kata.stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_positional.py --track numpy` to check it.
+# Same as solutions/positional.py: module docstring except "Exercise 5", "An embedding is a table"
 """Exercise 5 (NumPy track): embeddings and positional encoding.
 
 Attention itself is blind to order: shuffle the tokens and each output moves with its
@@ -29,6 +30,7 @@ import numpy as np
 from .layer_norm import LayerNorm
 
 
+# Same as solutions/positional.py: sinusoidal_positional_encoding docstring except "Returns", "Steps", "Pitfalls"
 def sinusoidal_positional_encoding(max_len, d_model):
     """The fixed position table of "Attention Is All You Need".
 
@@ -77,6 +79,7 @@ class Embedding:
     __call__ = forward
 
 
+# Same as solutions/positional.py: Embeddings docstring except "Args", "Sub-modules", "Steps"
 class Embeddings:
     """Token, position and token-type embeddings, summed and normalised, as in BERT.
 

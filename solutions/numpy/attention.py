@@ -1,3 +1,4 @@
+# Same as solutions/attention.py: module docstring except "Exercise 1", "NumPy has no softmax", "Hugging Face"
 """Exercise 1 (NumPy track): scaled dot-product attention.
 
 Every query asks every key "how relevant are you to me?"; the answers (dot products,
@@ -22,6 +23,7 @@ import math
 import numpy as np
 
 
+# Same as solutions/attention.py: scaled_dot_product_attention docstring except "Args", "Returns", "Steps", "Pitfalls"
 def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0):
     """Attend from every query to every key and average the values accordingly.
 

@@ -1,3 +1,4 @@
+# Same as solutions/encoder.py: module docstring except "Exercise 6", "The encoder is the embeddings"
 """Exercise 6 (NumPy track): the encoder layer, the full encoder, and loading real BERT weights.
 
 An encoder layer is two sub-layers, attention then feed-forward, each wrapped in a
@@ -28,6 +29,7 @@ from .multi_head import MultiHeadAttention
 from .positional import Embeddings
 
 
+# Same as solutions/encoder.py: EncoderLayer docstring except "Args", "Pitfalls"
 class EncoderLayer:
     """One encoder layer: self-attention, then feed-forward, each with a residual and a norm.
 
@@ -75,6 +77,7 @@ class EncoderLayer:
         self.norm2 = LayerNorm(d_model, eps=eps)
         # END SOLUTION
 
+    # Same as solutions/encoder.py: EncoderLayer.forward
     def forward(self, x, mask=None):
         # BEGIN SOLUTION
         if self.norm_first:
@@ -92,6 +95,7 @@ class EncoderLayer:
     __call__ = forward
 
 
+# Same as solutions/encoder.py: EncoderConfig
 @dataclass
 class EncoderConfig:
     """The sizes and choices that define an Encoder (BERT-base: 30522, 768, 12, 12, 3072, 512)."""
@@ -142,6 +146,7 @@ class EncoderConfig:
         # END SOLUTION
 
 
+# Same as solutions/encoder.py: EncoderOutput with torch.Tensor->np.ndarray, tensors->arrays
 @dataclass
 class EncoderOutput:
     """What Encoder.forward returns; the same field names as Hugging Face's BertModel output."""
@@ -151,6 +156,8 @@ class EncoderOutput:
     attentions: tuple  # num_layers arrays (B, H, L, L)
 
 
+# Same as solutions/encoder.py: hf_weight_names code
+# Same as solutions/encoder.py: hf_weight_names docstring except "Returns", "Steps"
 def hf_weight_names(num_layers):
     """Map each of our parameter names to the name of the same weight in a Hugging Face BertModel.
 
@@ -206,6 +213,7 @@ def _owner_of(module, name):
     return module, attribute
 
 
+# Same as solutions/encoder.py: Encoder docstring except "Sub-modules", "Forward", "Steps"
 class Encoder:
     """A BERT-style encoder: embeddings, then num_layers encoder layers.
 
@@ -256,6 +264,7 @@ class Encoder:
         ]
         # END SOLUTION
 
+    # Same as solutions/encoder.py: Encoder.forward with .bool()->.astype(bool)
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         # BEGIN SOLUTION
         mask = None
@@ -274,6 +283,7 @@ class Encoder:
 
     __call__ = forward
 
+    # Same as solutions/encoder.py: Encoder.from_hf docstring except "Every one of our", "Steps"
     @classmethod
     def from_hf(cls, bert_model):
         """Build an Encoder from a Hugging Face BertModel (or a model whose .bert is one).

@@ -1,3 +1,4 @@
+# Same as solutions/feed_forward.py: module docstring except "Exercise 3", "NumPy has no erf"
 """Exercise 3 (NumPy track): the position-wise feed-forward network.
 
 Attention mixes information between positions; the feed-forward network then
@@ -25,6 +26,7 @@ import numpy as np
 from .multi_head import Linear
 
 
+# Same as solutions/feed_forward.py: gelu docstring except "Args", "Returns", "Steps", "Pitfalls"
 def gelu(x):
     """The exact GELU that BERT uses: x * Phi(x), Phi the standard normal CDF.
 
@@ -54,6 +56,7 @@ def gelu(x):
     # END SOLUTION
 
 
+# Same as solutions/feed_forward.py: FeedForward docstring except "Args", "Sub-modules", "Steps"
 class FeedForward:
     """Two linear layers with an activation between them, applied at every position.
 

@@ -1,3 +1,4 @@
+# Same as solutions/layer_norm.py: module docstring except "Exercise 4"
 """Exercise 4 (NumPy track): layer normalisation.
 
 Each position's vector is rescaled to zero mean and unit variance over its D features,
@@ -19,6 +20,7 @@ Shapes: B batch, L length, D width.
 import numpy as np
 
 
+# Same as solutions/layer_norm.py: layer_norm docstring except "Returns", "Pitfalls"
 def layer_norm(x, weight, bias, eps):
     """Normalise x over its last axis, then scale by weight and shift by bias.
 
@@ -51,6 +53,7 @@ def layer_norm(x, weight, bias, eps):
     # END SOLUTION
 
 
+# Same as solutions/layer_norm.py: LayerNorm docstring except "Parameters", "Pitfalls"
 class LayerNorm:
     """Layer normalisation with a learned scale and shift.
 
@@ -76,6 +79,7 @@ class LayerNorm:
         self.bias = np.zeros(d_model, dtype=np.float32)
         # END SOLUTION
 
+    # Same as solutions/layer_norm.py: LayerNorm.forward
     def forward(self, x):
         # BEGIN SOLUTION
         return layer_norm(x, self.weight, self.bias, self.eps)  # (..., D)

@@ -1,3 +1,4 @@
+# Same as solutions/multi_head.py: module docstring except "Exercise 2", "The H projections"
 """Exercise 2 (NumPy track): linear layers and multi-head attention.
 
 One attention over the full width can only average in one way. Multi-head attention
@@ -60,6 +61,7 @@ class Linear:
     __call__ = forward  # call it like a function, as in PyTorch
 
 
+# Same as solutions/multi_head.py: split_heads docstring except "Steps", "Pitfalls"
 def split_heads(x, num_heads):
     """Split the last axis into heads and move the head axis before the length.
 
@@ -87,6 +89,7 @@ def split_heads(x, num_heads):
     # END SOLUTION
 
 
+# Same as solutions/multi_head.py: merge_heads docstring except "Steps"
 def merge_heads(x):
     """Undo `split_heads`: concatenate the heads back into one width.
 
@@ -110,6 +113,7 @@ def merge_heads(x):
     # END SOLUTION
 
 
+# Same as solutions/multi_head.py: MultiHeadAttention docstring except "Args", "Sub-modules", "Steps"
 class MultiHeadAttention:
     """Self-attention with H heads, as in BERT.
 
