@@ -263,6 +263,9 @@ def test_the_grader_survives_every_fixture(class_run):
         f"summary.csv:\n{(class_run.out / 'summary.csv').read_text()}"
     )
     assert f"Wrote {len(FIXTURES)} results" in graded.stdout, str(graded)
+    said = {data["extra_data"]["isolation"] for data in class_run.results.values()}
+    assert said == {WALLS.summary()}, f"results.json should name the isolation in force: {said}"
+    assert ("missing:" in WALLS.summary()) == (not WALLS.complete), WALLS.summary()
     assert not class_run.leftovers, (
         f"processes of the grader's still running after it exited: {class_run.leftovers}"
     )
