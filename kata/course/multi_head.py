@@ -1,9 +1,7 @@
 """Exercise 2, multi_head.py: multi-head attention.
 
-Everything the kata knows about this exercise, in one place: its graded checks (inputs,
-probe, points, title and hints; each is also a test in tests/test_multi_head.py), its known
-mistakes on both tracks, its graded hints, and what `kata diverge` says when a stage it
-computes is the first to differ from BERT. Its points are the sum of its checks' points.
+Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says how they
+are used); each check is also a test in tests/test_multi_head.py.
 """
 
 import torch
