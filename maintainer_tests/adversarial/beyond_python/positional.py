@@ -3,8 +3,8 @@
 # hook's policy, then tries to limit, signal, trace or read other processes (the grader's
 # environment holds KATA_ADVERSARY_SECRET in the test), reach a loopback listener (the test
 # listens on ADVERSARY_PORT), fill the disk, fork without bound, leave a process behind that
-# renames itself, and forge a huge record full of terminal escapes. The kernel's walls
-# (kata/grader/isolation.py) must refuse all of it: the grader grades everything else
+# renames itself, outgrow its memory budget with forks, and forge a huge record full of
+# terminal escapes. The kernel's walls (kata/grader/isolation.py) must refuse all of it: the grader grades everything else
 # exactly; positional, whose functions raise, loses its 15 points.
 import ctypes
 import gc
@@ -129,6 +129,29 @@ def leave_a_renamed_process_behind():
     return "left one"
 
 
+def outgrow_the_memory_budget():
+    """Three forks of 1.5 GiB each: under a per-process limit each would fit, together they do not."""
+    import torch
+
+    pids = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            hog = torch.ones(3 * 2**27)  # 1.5 GiB, every page touched
+            time.sleep(30 + float(hog[0]))
+            os._exit(0)
+        pids.append(pid)
+    time.sleep(5)
+    alive = []
+    for pid in pids:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            alive.append(done == 0)
+        except ChildProcessError:
+            alive.append(False)
+    return f"alive after 5 s: {alive}"
+
+
 def forge_a_huge_record():
     escape = "\x1b[2J\x1b[H total 100 / 100 "
     record = {"check": "positional/table", "error": {"type": "X", "message": escape + "A" * 12_000_000}}
@@ -145,6 +168,7 @@ for name, action in [
     ("phone home", phone_home),
     ("trace the grader", trace_the_grader),
     ("fill the disk", fill_the_disk),
+    ("outgrow the memory budget", outgrow_the_memory_budget),
     ("fork without bound", fork_without_bound),
     ("leave a renamed process behind", leave_a_renamed_process_behind),
     ("forge a huge record", forge_a_huge_record),
