@@ -1,4 +1,4 @@
-# Generated from solutions/attention.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/attention.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_attention.py` to check it.
 """Exercise 1: scaled dot-product attention.

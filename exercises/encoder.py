@@ -1,4 +1,4 @@
-# Generated from solutions/encoder.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/encoder.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_encoder.py` to check it.
 """Exercise 6: the encoder layer, the full encoder, and loading real BERT weights.

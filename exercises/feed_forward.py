@@ -1,4 +1,4 @@
-# Generated from solutions/feed_forward.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/feed_forward.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_feed_forward.py` to check it.
 """Exercise 3: the position-wise feed-forward network.

@@ -1,4 +1,4 @@
-# Generated from solutions/layer_norm.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/layer_norm.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_layer_norm.py` to check it.
 """Exercise 4: layer normalisation.

@@ -1,4 +1,4 @@
-# Generated from solutions/multi_head.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/multi_head.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_multi_head.py` to check it.
 """Exercise 2: multi-head attention.

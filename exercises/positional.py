@@ -1,4 +1,4 @@
-# Generated from solutions/positional.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/positional.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_positional.py` to check it.
 """Exercise 5: embeddings and positional encoding.

@@ -1,4 +1,4 @@
-# Generated from solutions/numpy/attention.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/numpy/attention.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_attention.py --track numpy` to check it.
 # Same as solutions/attention.py: module docstring except "Exercise 1", "NumPy has no softmax", "Hugging Face"

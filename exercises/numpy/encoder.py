@@ -1,4 +1,4 @@
-# Generated from solutions/numpy/encoder.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/numpy/encoder.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_encoder.py --track numpy` to check it.
 # Same as solutions/encoder.py: module docstring except "Exercise 6", "The encoder is the embeddings"

@@ -1,4 +1,4 @@
-# Generated from solutions/numpy/feed_forward.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/numpy/feed_forward.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_feed_forward.py --track numpy` to check it.
 # Same as solutions/feed_forward.py: module docstring except "Exercise 3", "NumPy has no erf"

@@ -1,4 +1,4 @@
-# Generated from solutions/numpy/layer_norm.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/numpy/layer_norm.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_layer_norm.py --track numpy` to check it.
 # Same as solutions/layer_norm.py: module docstring except "Exercise 4"

@@ -1,4 +1,4 @@
-# Generated from solutions/numpy/multi_head.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/numpy/multi_head.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_multi_head.py --track numpy` to check it.
 # Same as solutions/multi_head.py: module docstring except "Exercise 2", "The H projections"

@@ -1,4 +1,4 @@
-# Generated from solutions/numpy/positional.py by `python -m kata.stubs`. This file is yours:
+# Generated from solutions/numpy/positional.py by `kata stubs`. This file is yours:
 # replace every `raise NotImplementedError` with your code, then run
 # `pytest tests/test_positional.py --track numpy` to check it.
 # Same as solutions/positional.py: module docstring except "Exercise 5", "An embedding is a table"

@@ -22,7 +22,7 @@ BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 # It names the command's old name (now `kata stubs`): every file in exercises/ holds this text,
 # so it changes together with them, when exercises/ is next regenerated.
 HEADER = (
-    "# Generated from solutions/{name} by `python -m kata.stubs`. This file is yours:\n"
+    "# Generated from solutions/{name} by `kata stubs`. This file is yours:\n"
     "# replace every `raise NotImplementedError` with your code, then run\n"
     "# `pytest {test}` to check it.\n"
 )
