@@ -162,7 +162,7 @@ def contract_problems(data):
 
 
 def landlock_abi():
-    """The Linux Landlock ABI of this machine, 0 if none. The grader's child (kata/child.py) needs
+    """The Linux Landlock ABI of this machine, 0 if none. The grader's child (kata/grader/sandbox/child.py) needs
     it to hold native code to the sandbox (ABI 6, Linux 6.12, to keep it from signalling the grader)."""
     if not sys.platform.startswith("linux"):
         return 0
@@ -178,7 +178,7 @@ def explain(name, problems, data):
     spec = expected(name)
     lines = [f"adversarial fixture {name!r} ({spec['why']}):", *(f"  {problem}" for problem in problems)]
     lines.append(
-        f"  (this machine's Landlock ABI: {landlock_abi()}; kata/child.py uses it when it is 1 or more)"
+        f"  (this machine's Landlock ABI: {landlock_abi()}; kata/grader/sandbox/child.py uses it when it is 1 or more)"
     )
     lines += ["", "the grader's report:", data["output"], "", "each check:"]
     for test in data["tests"]:

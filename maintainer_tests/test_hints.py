@@ -1,4 +1,4 @@
-"""Hints (kata/hints.py): two or three per exercise, one more on each request, remembered, never the code."""
+"""Hints (kata/feedback/hints.py): two or three per exercise, one more on each request, remembered, never the code."""
 
 import re
 

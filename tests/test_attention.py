@@ -1,6 +1,6 @@
 """Exercise 1: scaled_dot_product_attention, in exercises/attention.py.
 
-PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+PYTEST_DONT_REWRITE: failures explain themselves through kata/core/compare.py and assert
 messages, so pytest's rewriting of this file would only slow every run down.
 """
 

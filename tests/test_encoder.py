@@ -1,6 +1,6 @@
 """Exercise 6: EncoderLayer, EncoderConfig, hf_weight_names and Encoder (with from_hf), in exercises/encoder.py.
 
-PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+PYTEST_DONT_REWRITE: failures explain themselves through kata/core/compare.py and assert
 messages, so pytest's rewriting of this file would only slow every run down.
 """
 

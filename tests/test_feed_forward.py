@@ -1,6 +1,6 @@
 """Exercise 3: gelu and FeedForward, in exercises/feed_forward.py.
 
-PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+PYTEST_DONT_REWRITE: failures explain themselves through kata/core/compare.py and assert
 messages, so pytest's rewriting of this file would only slow every run down.
 """
 
@@ -161,7 +161,7 @@ def test_matches_linear_activation_linear_built_from_torch_functions(
 
 
 def test_matches_hugging_face_bert_intermediate_and_output_dense(feed_forward, hf_recording):
-    # Hugging Face's output, recorded by kata/hf.py: BertIntermediate (dense + GELU), then BertOutput.dense (W_2).
+    # Hugging Face's output, recorded by kata/core/hf.py: BertIntermediate (dense + GELU), then BertOutput.dense (W_2).
     config, bert_weights = hf_recording["config"], hf_recording["weights"]
     recorded = hf_recording["feed_forward"]
     d_model, d_ff = config["hidden_size"], config["intermediate_size"]

@@ -1,6 +1,6 @@
 """Exercise 4: layer_norm and LayerNorm, in exercises/layer_norm.py.
 
-PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+PYTEST_DONT_REWRITE: failures explain themselves through kata/core/compare.py and assert
 messages, so pytest's rewriting of this file would only slow every run down.
 """
 
@@ -297,7 +297,7 @@ def test_layer_norm_module_matches_torch_layer_norm_with_the_same_weights(layer_
 
 def test_layer_norm_module_matches_hugging_face_bert_output(layer_norm, hf_recording):
     # BertOutput(hidden, residual) = LayerNorm(dense(hidden) + residual), with BERT's eps 1e-12. Recorded by
-    # kata/hf.py: x is that LayerNorm's input, dense(hidden) + residual, and out is BertOutput's output.
+    # kata/core/hf.py: x is that LayerNorm's input, dense(hidden) + residual, and out is BertOutput's output.
     config, bert_weights = hf_recording["config"], hf_recording["weights"]
     recorded = hf_recording["layer_norm"]
     norm = layer_norm.LayerNorm(config["hidden_size"], eps=config["layer_norm_eps"])

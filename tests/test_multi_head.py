@@ -1,6 +1,6 @@
 """Exercise 2: split_heads, merge_heads and MultiHeadAttention, in exercises/multi_head.py.
 
-PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+PYTEST_DONT_REWRITE: failures explain themselves through kata/core/compare.py and assert
 messages, so pytest's rewriting of this file would only slow every run down.
 """
 
@@ -24,7 +24,7 @@ SHAPES = [
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 
-# Where each projection comes from in Hugging Face's BertModel (layer 0, as kata/hf.py records it).
+# Where each projection comes from in Hugging Face's BertModel (layer 0, as kata/core/hf.py records it).
 HF_PROJECTIONS = {
     "q_proj": "encoder.layer.0.attention.self.query",
     "k_proj": "encoder.layer.0.attention.self.key",
@@ -277,7 +277,7 @@ def test_matches_torch_multihead_attention(multi_head, batch, length, d_model, n
 
 
 def test_matches_hugging_face_bert_self_attention_and_output_projection(multi_head, hf_recording):
-    # Hugging Face's outputs, recorded by kata/hf.py: BertSelfAttention with BERT's additive mask
+    # Hugging Face's outputs, recorded by kata/core/hf.py: BertSelfAttention with BERT's additive mask
     # (the dtype's most negative value on padded keys), then BertSelfOutput.dense.
     config, bert_weights = hf_recording["config"], hf_recording["weights"]
     recorded = hf_recording["multi_head"]

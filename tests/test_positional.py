@@ -1,6 +1,6 @@
 """Exercise 5: sinusoidal_positional_encoding and Embeddings, in exercises/positional.py.
 
-PYTEST_DONT_REWRITE: failures explain themselves through kata/compare.py and assert
+PYTEST_DONT_REWRITE: failures explain themselves through kata/core/compare.py and assert
 messages, so pytest's rewriting of this file would only slow every run down.
 """
 
@@ -421,7 +421,7 @@ def test_a_sequence_of_exactly_max_len_is_accepted(positional, reference_positio
 
 @pytest.mark.parametrize("batch, length", hf.EMBEDDINGS_SHAPES)
 def test_matches_hugging_face_bert_embeddings(positional, hf_recording, batch, length):
-    # Hugging Face's BertEmbeddings outputs, recorded by kata/hf.py on these token ids.
+    # Hugging Face's BertEmbeddings outputs, recorded by kata/core/hf.py on these token ids.
     config, bert_weights = hf_recording["config"], hf_recording["weights"]
     recorded = hf_recording["positional"]
     module = positional.Embeddings(

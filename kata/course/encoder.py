@@ -565,7 +565,7 @@ HINTS = (
     "(hf_weight_names' docstring lists the pairs of a layer; weight and bias each). from_hf "
     "builds an Encoder from EncoderConfig.from_hf(bert.config), looks up each of its "
     "parameters' BERT weight, compares the shapes, loads them all with load_state_dict, and "
-    "returns the encoder in the model's mode. Numbers still off? python -m kata.diverge \"a "
+    "returns the encoder in the model's mode. Numbers still off? kata diverge \"a "
     'sentence" shows the first stage where your encoder and BERT part ways.',
 )
 

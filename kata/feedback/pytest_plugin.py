@@ -107,10 +107,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 class Implementation:
-    """One implementation of the kata, loaded by path (see kata/loading.py).
+    """One implementation of the kata, loaded by path (see kata/core/loading.py).
 
     A NumPy-track implementation is built on the NumPy reference and seen through
-    kata/as_torch.py, so the tests call it exactly as they call a PyTorch one.
+    kata/core/as_torch.py, so the tests call it exactly as they call a PyTorch one.
     """
 
     def __init__(self, folder, track="torch"):
@@ -181,21 +181,21 @@ def reference():
 
 @pytest.fixture(scope="session")
 def tiny_bert_config():
-    """A BERT config with small, odd, mutually different sizes (kata/hf.py)."""
+    """A BERT config with small, odd, mutually different sizes (kata/core/hf.py)."""
     import_transformers()
     return hf.tiny_bert_config()
 
 
 @pytest.fixture(scope="session")
 def tiny_bert():
-    """A seeded random BertModel in eval mode, every parameter redrawn (kata/hf.py)."""
+    """A seeded random BertModel in eval mode, every parameter redrawn (kata/core/hf.py)."""
     import_transformers()
     return hf.tiny_bert()
 
 
 @pytest.fixture(scope="session")
 def hf_recording():
-    """tiny_bert() recorded for the Hugging Face tests of exercises 2 to 5 (kata/hf.py): no transformers import."""
+    """tiny_bert() recorded for the Hugging Face tests of exercises 2 to 5 (kata/core/hf.py): no transformers import."""
     return hf.load_recording()
 
 
@@ -269,7 +269,7 @@ _diagnoses_key = pytest.StashKey[list]()
 
 
 def _diagnosis(item, failure):
-    """The known mistake this failure is (kata/diagnosis.py), found by rerunning the test on each."""
+    """The known mistake this failure is (kata/feedback/diagnosis.py), found by rerunning the test on each."""
     exercise = _exercise_of(item)
     if exercise is None or not isinstance(failure, Exception):
         return ""
@@ -299,7 +299,7 @@ def _arguments_with_implementation(item, folder):
     arguments, swapped = {}, False
     for name in inspect.signature(item.obj).parameters:
         value = item.funcargs[name]
-        # A NumPy-track module reaches the tests through its PyTorch face (kata/as_torch.py).
+        # A NumPy-track module reaches the tests through its PyTorch face (kata/core/as_torch.py).
         module = getattr(value, "__wrapped__", value)
         loaded_from = origin(module) if isinstance(module, types.ModuleType) else None
         if isinstance(value, Implementation) and value.folder == under_test:

@@ -1,7 +1,7 @@
 """The grader's own process: sandboxes, child processes, verdicts, scores and reports.
 
 For each group of checks (an exercise, or the capstone) a fresh child interpreter runs
-the submission in a sandbox folder (kata/child.py) and writes raw outputs; this
+the submission in a sandbox folder (kata/grader/sandbox/child.py) and writes raw outputs; this
 process, which never imports submission code, computes the reference outputs itself
 and judges. A group whose child hangs, exits, crashes or runs out of memory loses its
 own points and nothing else.
@@ -404,7 +404,7 @@ def grade(submission, only=None, limits=None, progress=None, track="torch"):
     """Grade every group of `submission` (all of them appear; only `only` are run), in parallel children.
 
     A NumPy-track submission runs the same checks against the same (PyTorch) reference,
-    seen through kata/as_torch.py in its child."""
+    seen through kata/core/as_torch.py in its child."""
     start = time.monotonic()
     limits = limits or Limits()
     submission = find_submission(submission, track)

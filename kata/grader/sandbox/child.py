@@ -1,12 +1,12 @@
 """The grader's child process: runs one group of checks on a submission and reports raw outputs.
 
-Started by kata/grading.py as a fresh interpreter (`python -I -B child.py JOB`) in a
+Started by kata/grader/grading.py as a fresh interpreter (`python -I -B child.py JOB`) in a
 sandbox folder that holds a copy of the submission's module(s), the reference modules
 it builds on, and a copy of this support package; the repository is not on sys.path.
 Before any submission code runs it limits memory and file sizes, forbids reading the
 repository (solutions/ included), writing outside the sandbox, starting processes and
 signalling other processes, and opens the records pipe. Verdicts are never computed
-here: only outputs, as plain numbers (kata/wire.py).
+here: only outputs, as plain numbers (kata/core/wire.py).
 
 Two layers enforce this. An audit hook refuses what Python code asks for; it cannot see
 native code (ctypes, torch.from_file, a process started through _posixsubprocess). On
