@@ -130,12 +130,16 @@ def _cgroup_version() -> tuple[str, str]:
 def available() -> Isolation:
     """What this machine lets the grader put around its children (probed once per process)."""
     if os.environ.get("KATA_ISOLATION") == "basic":  # to try the fallback on a machine that has more
-        return Isolation(missing_why=("namespaces, seccomp and cgroups (KATA_ISOLATION=basic)",))
+        return Isolation(
+            missing_why=("namespaces, seccomp, cgroups and another user (KATA_ISOLATION=basic)",)
+        )
     bwrap = _bwrap_works()
     seccomp = _seccomp_works() if not bwrap else "seccomp (needs bubblewrap to install it)"
     cgroup, cgroup_missing = _cgroup_version()
     missing = [why for why in (bwrap, seccomp, cgroup_missing) if why]
     namespaces = not bwrap
+    if not namespaces and os.geteuid() == 0:
+        missing.append("an unprivileged user (the child runs as root: it needs bubblewrap's mounts)")
     return Isolation(
         namespaces=namespaces,
         seccomp=namespaces and not seccomp,
