@@ -17,9 +17,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kata import COURSE, REPO, SOLUTIONS, course, track_folder
 from kata.core import wire
@@ -29,12 +31,12 @@ from kata.core.weights import pretrained_source
 from kata.feedback.diagnosis import Reported, diagnose_check, explain
 from kata.grader import isolation
 from kata.grader.bounded import clean, remove_tree
-from kata.grader.launch import RESULTS_FD, run_child, stop_children
+from kata.grader.launch import RESULTS_FD, ChildOutcome, run_child, stop_children
 
 GiB = 1024**3
 CHILDREN = threading.BoundedSemaphore(os.cpu_count() or 1)  # children at once, across all submissions
 OUTPUT_SHOWN = 4000  # characters of a child's printed output kept in the report
-SIGNALS = {
+SIGNALS: dict[int, str] = {
     signal.SIGSEGV: "a segmentation fault",
     signal.SIGKILL: "SIGKILL (out of memory?)",
     signal.SIGABRT: "an abort",
@@ -57,21 +59,21 @@ class CheckResult:
     kind: str = "wrong"  # passed, todo (not implemented), wrong, crashed, timeout, skipped, disturbed
 
     @property
-    def score(self):
+    def score(self) -> float:
         return self.check.points if self.passed else 0
 
 
 @dataclass
 class GroupResult:
     group: str
-    results: list = field(default_factory=list)
+    results: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
     output: str = ""  # what the submission printed, capped
     problem: str = ""  # what happened to the whole group, if anything
     isolation: str = ""  # the protections its child ran under (kata/grader/isolation.py)
 
     @property
-    def status(self):
+    def status(self) -> str:
         kinds = {result.kind for result in self.results}
         if kinds == {"skipped"}:
             return "not graded"
@@ -88,15 +90,15 @@ class GroupResult:
         return "in progress"
 
     @property
-    def score(self):
+    def score(self) -> float:
         return sum(result.score for result in self.results)
 
 
-def group_checks(group, track="torch"):
+def group_checks(group: str, track: str = "torch") -> list[Check]:
     return [check for check in course.checks(track) if check.group == group]
 
 
-def find_submission(folder, track="torch"):
+def find_submission(folder: str | Path, track: str = "torch") -> Path:
     """The folder holding the modules: `folder` itself, or the shallowest folder below it that
     has an attention.py (a clone's exercises/, or a zip unpacked into a folder of its own).
     For the NumPy track a folder called numpy comes first (a clone's exercises/numpy/)."""
@@ -118,7 +120,7 @@ _sandboxes = None
 _sandboxes_lock = threading.Lock()
 
 
-def sandbox_root():
+def sandbox_root() -> Path:
     """This process's private folder for its sandboxes. A child may use its own sandbox in it,
     never read the others (the reference modules are copied into several of them)."""
     global _sandboxes
@@ -129,7 +131,9 @@ def sandbox_root():
     return Path(_sandboxes)
 
 
-def run_group(submission, group, limits, selected=True, track="torch"):
+def run_group(
+    submission: Path, group: str, limits: Limits, selected: bool = True, track: str = "torch"
+) -> "GroupResult | Callable[[], GroupResult]":
     """Run one group of checks of one submission in a fresh child process.
 
     Returns a GroupResult when the group is settled without a child (not selected, no
@@ -202,7 +206,7 @@ def run_group(submission, group, limits, selected=True, track="torch"):
         remove_tree(Path(temporary))
     seconds = time.monotonic() - start
 
-    def judge():
+    def judge() -> GroupResult:
         result = judge_group(group, group_checks_, records, outcome, limits, track, walls)
         result.seconds, result.output = seconds, output
         return result
@@ -215,7 +219,7 @@ def run_group(submission, group, limits, selected=True, track="torch"):
 CHILD_SUPPORT = ("__init__.py", "core", "course", "grader/__init__.py", "grader/sandbox")
 
 
-def copy_child_support(target):
+def copy_child_support(target: Path) -> None:
     """Copy CHILD_SUPPORT of the kata package into `target` (a sandbox's support/kata)."""
     ignore = shutil.ignore_patterns("__pycache__")
     for part in CHILD_SUPPORT:
@@ -228,17 +232,17 @@ def copy_child_support(target):
 
 
 def make_sandbox(
-    sandbox,
-    submission,
-    group,
-    module,
-    needed,
-    limits,
-    check_names,
-    track="torch",
-    seen_at=None,
-    writable=None,
-):
+    sandbox: Path,
+    submission: Path,
+    group: str,
+    module: str,
+    needed: Sequence[str],
+    limits: Limits,
+    check_names: list[str],
+    track: str = "torch",
+    seen_at: Path | None = None,
+    writable: Path | None = None,
+) -> None:
     """Fill the job folder `sandbox`: support code, the submission's module(s), the reference modules
     before it (from the submission's track), and job.json with the paths as the child sees them
     (`seen_at` for this folder, `writable` for its scratch space; both default to `sandbox`)."""
@@ -271,10 +275,10 @@ def make_sandbox(
             os.chmod(os.path.join(folder, name), 0o644)
 
 
-def parse_records(data):
+def parse_records(data: bytes) -> dict[str, dict[str, Any]]:
     """The child's records from its pipe's bytes, the first one per check; a line that does not
     parse (the submission may write to the pipe too) is ignored."""
-    records = {}
+    records: dict[str, dict[str, Any]] = {}  # JSON the submission may have written: anything
     for line in data.decode("utf-8", "replace").splitlines():
         try:
             record = json.loads(line)
@@ -293,7 +297,9 @@ FROM_OUTSIDE = {signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
 DISTURBED = "the grader was disturbed: its process was killed from outside ({}), not by your code; regrade"
 
 
-def how_it_ended(outcome, records, limits):
+def how_it_ended(
+    outcome: ChildOutcome, records: dict[str, dict[str, Any]], limits: Limits
+) -> tuple[str, str]:
     """(kind, sentence) for a child that did not finish normally, or ("", "") when it did."""
     if outcome.timed_out:
         return "timeout", f"timed out: still running after {limits.timeout:g} s (an infinite loop?)"
@@ -319,7 +325,15 @@ def how_it_ended(outcome, records, limits):
     return "", ""
 
 
-def judge_group(group, group_checks_, records, outcome, limits, track="torch", walls=None):
+def judge_group(
+    group: str,
+    group_checks_: Sequence[Check],
+    records: dict[str, dict[str, Any]],
+    outcome: ChildOutcome,
+    limits: Limits,
+    track: str = "torch",
+    walls: isolation.Isolation | None = None,
+) -> GroupResult:
     result = GroupResult(group, isolation=walls.summary() if walls else "")
     kind_ended, ended = how_it_ended(outcome, records, limits)
     import_error = records.get("import_error", {}).get("error")
@@ -345,13 +359,13 @@ def judge_group(group, group_checks_, records, outcome, limits, track="torch", w
     return result
 
 
-def describe_import_error(error, group):
+def describe_import_error(error: dict[str, Any], group: str) -> str:
     where = f" ({error.get('where')})" if error.get("where") else ""
     module = "encoder" if group == "capstone" else group
     return f"{module}.py could not be imported{where}: {error.get('type')}: {error.get('message')}"
 
 
-def error_result(check, error, track="torch"):
+def error_result(check: Check, error: object, track: str = "torch") -> CheckResult:
     error = error if isinstance(error, dict) else {}
     kind_of_error, message = str(error.get("type")), str(error.get("message"))
     where = f" at {error['where']}" if error.get("where") else ""
@@ -363,7 +377,8 @@ def error_result(check, error, track="torch"):
     return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}{diagnosis}", "wrong")
 
 
-def score_outputs(check, encoded, track="torch"):
+def score_outputs(check: Check, encoded: Any, track: str = "torch") -> CheckResult:
+    """Judge a child's encoded outputs (untrusted JSON: anything) against the reference's."""
     expected = reference_outputs(check)  # outside the try: the reference failing is the grader's failure
     try:
         actual = {key: wire.decode(value) for key, value in dict(encoded).items()}
@@ -385,22 +400,28 @@ def score_outputs(check, encoded, track="torch"):
 @dataclass
 class Report:
     submission: Path
-    groups: list
+    groups: list[GroupResult]
     seconds: float
     track: str = "torch"  # "torch" or "numpy": the track the submission is written in
     isolation: str = ""  # the protections the children ran under (kata/grader/isolation.py)
     submission_sha256: str = ""  # of the graded modules' names and bytes, to tell submissions apart
 
     @property
-    def score(self):
+    def score(self) -> float:
         return sum(group.score for group in self.groups)
 
     @property
-    def max_score(self):
+    def max_score(self) -> float:
         return sum(check.points for check in course.checks(self.track))
 
 
-def grade(submission, only=None, limits=None, progress=None, track="torch"):
+def grade(
+    submission: str | Path,
+    only: Collection[str] | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[GroupResult], object] | None = None,
+    track: str = "torch",
+) -> Report:
     """Grade every group of `submission` (all of them appear; only `only` are run), in parallel children.
 
     A NumPy-track submission runs the same checks against the same (PyTorch) reference,
@@ -438,7 +459,7 @@ def grade(submission, only=None, limits=None, progress=None, track="torch"):
     return Report(submission, groups, time.monotonic() - start, track, walls, submission_digest(submission))
 
 
-def submission_digest(submission):
+def submission_digest(submission: str | Path) -> str:
     """SHA-256 of the course's module files in `submission`: their names and bytes, in course order."""
     digest = hashlib.sha256()
     for name in COURSE:
