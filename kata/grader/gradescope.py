@@ -49,7 +49,7 @@ SHIPPED = ("grader.py", "pyproject.toml", "README.md", "LICENSE")
 SHIPPED_PACKAGES = ("kata", "solutions")  # every file below them but caches
 
 
-def write_zip(path, track="torch"):
+def write_zip(path: str | Path, track: str = "torch") -> Path:
     """Write the autograder zip, grading the `track` ("torch" or "numpy"), to `path`; return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,16 +7,21 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kata import COURSE, REPO, __version__, course
 from kata.core.paths import shown_path
 from kata.grader.bounded import clean
 
+if TYPE_CHECKING:  # grading imports torch; the report needs none of it
+    from kata.grader.grading import Report
+
 TRACK_NAMES = {"torch": "PyTorch track", "numpy": "NumPy track"}
 
 
-def table(report):
+def table(report: "Report") -> str:
     lines = [
         f"Transformer Encoder Kata: grading {shown_path(report.submission)}/ ({TRACK_NAMES[report.track]})",
         "",
@@ -35,7 +40,7 @@ def table(report):
     return "\n".join(lines)
 
 
-def next_step(report):
+def next_step(report: "Report") -> str:
     """One short paragraph: the first unfinished exercise, its first failing check and why."""
     for group in report.groups:
         failing = [result for result in group.results if not result.passed and result.kind != "skipped"]
@@ -68,7 +73,7 @@ def next_step(report):
     return "All done: every check passes, and your encoder reproduces pretrained BERT. Well done!"
 
 
-def gradescope(report):
+def gradescope(report: "Report") -> dict[str, Any]:
     """Gradescope's results.json: every known check appears, max scores add up to 100."""
     tests = []
     for group in report.groups:
@@ -101,7 +106,7 @@ def gradescope(report):
     }
 
 
-def failed_gradescope(error, seconds=0.0, track="torch"):
+def failed_gradescope(error: object, seconds: float = 0.0, track: str = "torch") -> dict[str, Any]:
     """A results.json for when the grader itself failed: zero, with every check of the track listed."""
     tests = [
         {
@@ -133,7 +138,7 @@ def failed_gradescope(error, seconds=0.0, track="torch"):
 
 
 @functools.cache
-def commit():
+def commit() -> str:
     """The kata's git commit (the repository's HEAD, or COMMIT beside the package in a zip), or ""."""
     shipped = REPO / "kata" / "COMMIT"
     if shipped.is_file():
@@ -147,7 +152,7 @@ def commit():
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def write_atomically(path, text):
+def write_atomically(path: str | Path, text: str) -> None:
     """Write a whole file or nothing: a reader never sees half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,11 +166,11 @@ def write_atomically(path, text):
         raise
 
 
-def write_json(path, data):
+def write_json(path: str | Path, data: object) -> None:
     write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
-def class_summary(results):
+def class_summary(results: Mapping[str, dict[str, Any]]) -> str:
     """CSV text: learner, score, then points per exercise, from {learner: results.json data}."""
     groups = [group for group in course.GROUPS if course.points(group) > 0]
     buffer = io.StringIO()
