@@ -22,7 +22,9 @@ import re
 import resource
 import struct
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 OUT_OF_MEMORY = ("can't allocate memory", "DefaultCPUAllocator", "out of memory")
 FORBIDDEN_EVENTS = {"os.system", "subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork", "os.forkpty", "pty.spawn", "ctypes.dlopen", "os.killpg", "signal.pthread_kill"}  # fmt: skip
@@ -34,7 +36,7 @@ CHANGES = {"os.mkdir": (2,), "os.rmdir": (1,), "os.remove": (1,), "os.rename": (
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def main(job_path, results_fd):
+def main(job_path: str, results_fd: int) -> None:
     job = json.loads(Path(job_path).read_text())
     sandbox = Path(job["sandbox"])
     sys.path.insert(0, job["support"])
@@ -93,7 +95,7 @@ def main(job_path, results_fd):
     report({"event": "done"})
 
 
-def guard(sandbox, forbidden):
+def guard(sandbox: str | Path, forbidden: Iterable[str | Path]) -> Callable[[str, tuple[Any, ...]], None]:
     """An audit hook (it cannot be removed) that keeps submission code inside the sandbox."""
     sandbox = os.path.realpath(sandbox)
     forbidden = [os.path.realpath(path) for path in forbidden]
@@ -102,7 +104,7 @@ def guard(sandbox, forbidden):
     def inside(path, folder):
         return path == folder or path.startswith(folder + os.sep)
 
-    def hook(event, args):
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in FORBIDDEN_EVENTS:
             raise PermissionError(f"the grader does not allow {event} in a submission")
         if event == "os.kill" and args[0] != own_pid:
@@ -141,7 +143,9 @@ SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
 READABLE = ("/usr", "/lib", "/lib32", "/lib64", "/opt", "/etc", "/proc", "/sys", "/dev/urandom", "/dev/random", "/dev/zero")  # fmt: skip
 
 
-def restrict(sandbox, forbidden, job_folder=None):
+def restrict(
+    sandbox: str | Path, forbidden: Iterable[str | Path], job_folder: str | Path | None = None
+) -> int:
     """Have the kernel enforce the sandbox (Landlock), native code included; returns the Landlock
     ABI used, or 0 where there is none (not Linux, or too old) and only the audit hook holds.
 
@@ -204,7 +208,7 @@ def restrict(sandbox, forbidden, job_folder=None):
         os.close(ruleset)
 
 
-def describe(error, submission):
+def describe(error: BaseException, submission: str | Path) -> dict[str, str]:
     """Type, message and the submission's line where it happened, as plain strings."""
     from kata.core.loading import ExerciseImportError
     from kata.core.paths import raised_in
