@@ -13,7 +13,9 @@ import atexit
 import functools
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -21,16 +23,20 @@ from kata import COURSE, SOLUTIONS, track_folder
 from kata.core.compare import SAME_MISTAKE, Mismatch
 from kata.course import mistakes_for
 
+if TYPE_CHECKING:
+    from kata.core.checking import Check
+    from kata.core.mistakes import Mistake
+
 
 @functools.cache
-def _variants_root():
+def _variants_root() -> Path:
     root = Path(tempfile.mkdtemp(prefix="kata-mistakes-"))
     atexit.register(shutil.rmtree, root, True)
     return root
 
 
 @functools.cache
-def variant_folder(mistake):
+def variant_folder(mistake: "Mistake") -> Path:
     """A folder holding the reference with `mistake` applied (made once per process)."""
     return mistake.write_variant(_variants_root() / f"{mistake.track}-{mistake.exercise}-{mistake.name}")
 
@@ -38,12 +44,12 @@ def variant_folder(mistake):
 class Reported(Exception):
     """An error that a grader's child reported: only its type name and (shortened) message."""
 
-    def __init__(self, type_name, message):
+    def __init__(self, type_name: str, message: str) -> None:
         super().__init__(message)
         self.type_name = type_name
 
 
-def same_failure(mine, theirs):
+def same_failure(mine: BaseException, theirs: BaseException | None) -> bool:
     """Whether two failures of one check are the same: same component, same wrong value."""
     if isinstance(mine, Reported):
         return (
@@ -68,13 +74,15 @@ def same_failure(mine, theirs):
     return type(mine) is type(theirs) and _message(mine) == _message(theirs)
 
 
-def _message(error):
+def _message(error: BaseException) -> str:
     """An error's own message, without the explanation pytest appends to a failed assert
     (which shows object reprs, memory addresses included)."""
     return str(error).split("\nassert ", 1)[0]
 
 
-def diagnose(failure, exercise, run, track="torch"):
+def diagnose(
+    failure: BaseException, exercise: str, run: Callable[[Path], BaseException | None], track: str = "torch"
+) -> list["Mistake"]:
     """The known mistakes of `exercise` (in `track`) that fail exactly like `failure`.
 
     `run(folder)` runs the failed check with the implementation in `folder` and returns
@@ -86,7 +94,7 @@ def diagnose(failure, exercise, run, track="torch"):
     return [mistake for mistake in mistakes if same_failure(failure, run(variant_folder(mistake)))]
 
 
-def explain(mistakes):
+def explain(mistakes: Sequence["Mistake"]) -> str:
     """The sentence that names the mistake(s), or "" when none matched."""
     if not mistakes:
         return ""
@@ -96,7 +104,7 @@ def explain(mistakes):
     return f"\n  Diagnosis: this is exactly what you get if you {named}."
 
 
-def diagnose_check(check, failure, track="torch"):
+def diagnose_check(check: "Check", failure: BaseException, track: str = "torch") -> list["Mistake"]:
     """The known mistakes whose implementation fails graded `check` exactly as `failure` did.
 
     The grader's scores and the checks' pytest twins both use it. It runs in this process
@@ -108,7 +116,7 @@ def diagnose_check(check, failure, track="torch"):
     if check.group not in COURSE:
         return []
 
-    def run(folder):
+    def run(folder: Path) -> Exception | None:
         try:
             module = load(check.group, folder, reference=track_folder(SOLUTIONS, track))
             run_check(check, as_torch(module) if track == "numpy" else module)

@@ -7,6 +7,7 @@ norm. Forward hooks record each stage as the model runs, under the same name on 
 sides, so two runs can be compared stage by stage.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -27,17 +28,17 @@ class Stage:
     layer: int | None = None  # None for the embeddings
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.kind if self.layer is None else f"layer {self.layer} {self.kind}"
 
-    def path(self, side):
+    def path(self, side: str) -> str:
         """The sub-module that computes this stage in our Encoder ("ours") or in a BertModel ("theirs")."""
         if self.layer is None:
             return "embeddings"
         ours, _, theirs, _ = LAYER_KINDS[self.kind]
         return f"layers.{self.layer}.{ours}" if side == "ours" else f"encoder.layer.{self.layer}.{theirs}"
 
-    def part(self, side):
+    def part(self, side: str) -> int | None:
         """Which element of the sub-module's output is this stage (None: the output itself)."""
         if self.layer is None:
             return None
@@ -45,7 +46,7 @@ class Stage:
         return ours if side == "ours" else theirs
 
 
-def stages(num_layers):
+def stages(num_layers: int) -> list[Stage]:
     """Every stage, in the order the forward pass computes them."""
     return [Stage("embeddings")] + [Stage(kind, i) for i in range(num_layers) for kind in LAYER_KINDS]
 
@@ -54,7 +55,13 @@ class _Enough(Exception):
     """Raised by a hook once the last stage wanted is recorded: the rest of the pass is not needed."""
 
 
-def record(model, run, side, wanted, last=None):
+def record(
+    model: torch.nn.Module,
+    run: Callable[[], object],
+    side: str,
+    wanted: Sequence[Stage],
+    last: Stage | None = None,
+) -> tuple[dict[str, torch.Tensor | str], Exception | None]:
     """Run `run()` with forward hooks on `model`; return ({stage name: value}, the error `run` raised).
 
     A value is the stage's tensor, or a sentence saying why there is none (no such
@@ -90,7 +97,7 @@ def record(model, run, side, wanted, last=None):
     finally:
         for handle in handles:
             handle.remove()
-    values = {}
+    values: dict[str, torch.Tensor | str] = {}
     for stage in wanted:
         path = stage.path(side)
         if path in missing:

@@ -12,7 +12,9 @@ display needed.
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
@@ -35,13 +37,13 @@ class Scale:
     label: str
 
 
-def attention_scale():
+def attention_scale() -> Scale:
     return Scale(
         colormaps["Blues"].with_extremes(bad=NAN_COLOUR), 0.0, 1.0, "attention weight (each row sums to 1)"
     )
 
 
-def difference_scale(difference, tolerance):
+def difference_scale(difference: np.ndarray, tolerance: float) -> Scale:
     """A scale symmetric around zero, wide enough for the largest difference and at least `tolerance`."""
     largest = float(np.nanmax(np.abs(difference))) if np.isfinite(difference).any() else 0.0
     limit = max(largest, tolerance)
@@ -50,7 +52,9 @@ def difference_scale(difference, tolerance):
     )
 
 
-def heads_figure(weights, tokens, title, scale, notes=None):
+def heads_figure(
+    weights: np.ndarray, tokens: Sequence[str], title: str, scale: Scale, notes: Sequence[str] | None = None
+) -> Figure:
     """Every head of one layer: weights (H, L, L), one heatmap per head, one shared colour bar.
 
     The panels share their axes, so the tokens label the left column and the bottom row.
@@ -93,7 +97,9 @@ def heads_figure(weights, tokens, title, scale, notes=None):
     return figure
 
 
-def head_figure(weights, tokens, title, scale, show_values):
+def head_figure(
+    weights: np.ndarray, tokens: Sequence[str], title: str, scale: Scale, show_values: bool
+) -> Figure:
     """One head, large: weights (L, L), with the weights written in the cells when `show_values` and they fit."""
     length = len(tokens)
     side = min(max(0.42 * length, 4.5), 11.0)  # inches for the map
@@ -117,7 +123,7 @@ def head_figure(weights, tokens, title, scale, show_values):
     return figure
 
 
-def save(figure, path):
+def save(figure: Figure, path: str | Path) -> None:
     figure.savefig(path, dpi=100)
 
 

@@ -12,13 +12,23 @@ Content-Security-Policy of default-src 'none' makes the browser refuse any reque
 import html
 import json
 import math
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 SIGNIFICANT_DIGITS = 3  # enough for a picture; keeps the page small
 
 
-def page(tokens, sources, *, title, subtitle, layer, head, tolerance):
+def page(
+    tokens: Sequence[str],
+    sources: Iterable[tuple[str, str, np.ndarray]],
+    *,
+    title: str,
+    subtitle: str,
+    layer: int,
+    head: int,
+    tolerance: float,
+) -> str:
     """The page's HTML text.
 
     `sources` is a list of (name, kind, weights): kind "attention" (drawn on a 0 to 1
