@@ -11,9 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.core.compare import expect_close, expect_shape
-
-ONE_OP = 1e-5  # tolerance for one operation in float32
+from kata.core.compare import FLOAT64, ONE_OP, expect_close, expect_shape
 
 SHAPES = [
     # the input's shape (..., D); D differs from every leading size, so normalising the wrong axis shows
@@ -22,8 +20,6 @@ SHAPES = [
     (2, 5, 11),
     (2, 3, 4, 6),
 ]
-
-EPS_HINT = "eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps)"
 
 
 @pytest.fixture(scope="module")
@@ -48,25 +44,15 @@ def random_affine(width, seed=0, dtype=torch.float32):
     return weight, bias
 
 
-def nearly_constant_rows(shape, seed=0):
-    """Each row a constant plus noise of size 1e-3: variance about 1e-6, far below a large eps.
-
-    The constants are small (about 0.01) so that float32 still resolves the noise to 1e-5.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    constants = 0.01 * torch.randn(*shape[:-1], 1, generator=generator)
-    return constants + 1e-3 * torch.randn(shape, generator=generator)
-
-
 def set_parameters(norm, weight, bias):
     with torch.no_grad():
         for name, value in (("weight", weight), ("bias", bias)):
             parameter = getattr(norm, name, None)
-            shape = tuple(parameter.shape) if isinstance(parameter, torch.Tensor) else None
-            assert shape == tuple(value.shape), (
-                f"LayerNorm.{name} should be a parameter of shape {tuple(value.shape)}, got "
-                f"{shape if shape is not None else repr(parameter)}. "
-                "Where to look: name them weight and bias, each nn.Parameter of shape (d_model,)"
+            expect_shape(
+                parameter,
+                value.shape,
+                f"LayerNorm.{name}",
+                hint="name them weight and bias, each nn.Parameter of shape (d_model,)",
             )
             parameter.copy_(value)
     return norm
@@ -120,54 +106,9 @@ def test_layer_norm_keeps_float64_precision(layer_norm, shape, eps):
     expect_close(
         layer_norm.layer_norm(x, weight, bias, eps),
         F.layer_norm(x, (shape[-1],), weight, bias, eps),
-        atol=1e-10,
+        atol=FLOAT64,
         what=f"layer_norm of shape {shape} with eps={eps:g} in float64 against torch's F.layer_norm",
         hint="keep the computation in the input's dtype (no float32 constants or .float())",
-    )
-
-
-@pytest.mark.parametrize("eps", [1e-2, 1e-5])
-def test_eps_goes_inside_the_square_root(layer_norm, eps):
-    # Variance about 1e-6: sqrt(var + 1e-2) is about 0.1, sqrt(var) + 1e-2 about 0.011, sqrt(var) 0.001.
-    x = nearly_constant_rows((4, 9), seed=3)
-    weight, bias = torch.ones(9), torch.zeros(9)
-    expect_close(
-        layer_norm.layer_norm(x, weight, bias, eps),
-        F.layer_norm(x, (9,), weight, bias, eps),
-        atol=ONE_OP,
-        what=f"layer_norm with eps={eps:g} of rows whose variance (about 1e-6) is far below eps",
-        hint=EPS_HINT + "; and eps must be used at all",
-    )
-
-
-@pytest.mark.parametrize("width", [3, 4])
-def test_uses_the_biased_variance(layer_norm, width):
-    # With D = 3 the unbiased variance is 3/2 of the biased one: outputs off by a factor sqrt(2/3).
-    x = random_input((5, width), seed=4)
-    weight, bias = torch.ones(width), torch.zeros(width)
-    expect_close(
-        layer_norm.layer_norm(x, weight, bias, 1e-12),
-        F.layer_norm(x, (width,), weight, bias, 1e-12),
-        atol=ONE_OP,
-        what=f"layer_norm of rows of width D = {width}",
-        hint="layer norm divides the variance by D, not D - 1: x.var(dim=-1, keepdim=True, correction=0) "
-        "(torch.var's default is the unbiased D - 1)",
-    )
-
-
-def test_normalises_each_row_over_the_last_axis_only(layer_norm):
-    x = random_input((5, 7), seed=5)
-    weight, bias = random_affine(7, seed=5)
-    changed = x.clone()
-    changed[1:] = 100 * changed[1:] + 50  # every row but the first
-    out = layer_norm.layer_norm(changed, weight, bias, 1e-5)
-    expect_close(
-        out[0],
-        F.layer_norm(x[0], (7,), weight, bias, 1e-5),
-        atol=ONE_OP,
-        what="layer_norm of row 0 after changing every other row",
-        hint="the mean and variance are per row, over the last axis only (dim=-1, keepdim=True), "
-        "never over the whole tensor or the batch",
     )
 
 
@@ -216,64 +157,6 @@ def test_gradients_reach_the_input_weight_and_bias(layer_norm):
 
 
 # ---- the LayerNorm module -----------------------------------------------------------
-
-
-def test_layer_norm_module_has_trainable_weight_and_bias_of_shape_d(layer_norm):
-    norm = layer_norm.LayerNorm(7)
-    parameters = dict(norm.named_parameters())
-    assert set(parameters) == {"weight", "bias"}, (
-        f"LayerNorm(7) has the parameters {sorted(parameters)}, expected exactly ['bias', 'weight']. "
-        "Where to look: wrap them in nn.Parameter (a plain tensor attribute is not a parameter), "
-        "and name them weight and bias (loading BERT relies on it)"
-    )
-    for name, parameter in parameters.items():
-        expect_shape(
-            parameter, (7,), f"LayerNorm(7).{name}", hint="one scale and one shift per feature: (d_model,)"
-        )
-        assert isinstance(parameter, nn.Parameter) and parameter.requires_grad, (
-            f"LayerNorm.{name} is not a trainable nn.Parameter. Where to look: requires_grad=False"
-        )
-
-
-def test_layer_norm_module_starts_with_weight_one_and_bias_zero(layer_norm):
-    norm = layer_norm.LayerNorm(7)
-    expect_close(
-        norm.weight.detach(),
-        torch.ones(7),
-        atol=0.0,
-        what="LayerNorm(7).weight when freshly built",
-        hint="the weight starts at ones and the bias at zeros, so a fresh LayerNorm only normalises",
-    )
-    expect_close(
-        norm.bias.detach(),
-        torch.zeros(7),
-        atol=0.0,
-        what="LayerNorm(7).bias when freshly built",
-        hint="the weight starts at ones and the bias at zeros, so a fresh LayerNorm only normalises",
-    )
-
-
-def test_layer_norm_module_uses_eps_1e_5_by_default(layer_norm):
-    x = nearly_constant_rows((4, 9), seed=7)  # variance about 1e-6, so eps matters
-    expect_close(
-        layer_norm.LayerNorm(9)(x),
-        F.layer_norm(x, (9,), eps=1e-5),
-        atol=ONE_OP,
-        what="LayerNorm(9) (default eps) on rows whose variance is about 1e-6",
-        hint="the default is eps=1e-5 (as in torch.nn.LayerNorm); keep it and pass it to layer_norm",
-    )
-
-
-@pytest.mark.parametrize("eps", [1e-2, 1e-3])  # both far from the default 1e-5
-def test_layer_norm_module_uses_the_eps_it_is_given(layer_norm, eps):
-    x = nearly_constant_rows((4, 9), seed=8)
-    expect_close(
-        layer_norm.LayerNorm(9, eps=eps)(x),
-        F.layer_norm(x, (9,), eps=eps),
-        atol=ONE_OP,
-        what=f"LayerNorm(9, eps={eps:g}) on rows whose variance is about 1e-6",
-        hint="store the eps argument in __init__ (self.eps = eps) and pass it to layer_norm in forward",
-    )
 
 
 @pytest.mark.parametrize("shape", SHAPES[1:])
@@ -326,8 +209,5 @@ def test_gradients_reach_the_layer_norm_module_weight_and_bias(layer_norm):
     for name, parameter in norm.named_parameters():
         assert got_gradient(parameter), (
             f"no gradient reached LayerNorm.{name}. Where to look: forward does not use self.{name}, "
-            "or uses it under torch.no_grad() or .detach()"
+            "or uses it under torch.no_grad() or .detach(), or it was made with requires_grad=False"
         )
-    assert {name for name, _ in norm.named_parameters()} == {"weight", "bias"}, (
-        "LayerNorm should have the parameters weight and bias. Where to look: wrap them in nn.Parameter"
-    )

@@ -11,9 +11,13 @@ exercise in kata/course/.
 
 import threading
 import zlib
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from types import ModuleType
+from typing import Any
 
 import torch
+from torch import nn
 
 from kata import SOLUTIONS
 from kata.core import wire
@@ -26,20 +30,21 @@ class Check:
     slug: str  # stable identifier within the group
     title: str  # what a correct implementation does, for people
     points: float
-    probe: object  # probe(module) -> dict of outputs
-    hints: dict = field(default_factory=dict)  # output key -> (what it is, likely mistake)
+    probe: Callable[[ModuleType], dict[str, object]]  # probe(module) -> dict of outputs
+    hints: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # key -> (what it is, likely mistake)
     atol: float = ONE_OP
     needs_weights: bool = False  # needs the pretrained BERT weights
-    judge: object = None  # judge(actual, expected) for checks that are not "same as the reference"
+    # judge(actual, expected) for checks that are not "same as the reference"
+    judge: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
     # The NumPy track is inference only: a check that needs train mode names the probe it has
     # instead (same points): the module accepts dropout=0.5 and, as in eval(), never applies it.
-    inference_only_probe: object = None
+    inference_only_probe: Callable[[ModuleType], dict[str, object]] | None = None
 
     @property
-    def name(self):
+    def name(self) -> str:
         return f"{self.group}/{self.slug}"
 
-    def compare(self, actual, expected):
+    def compare(self, actual: dict[str, Any], expected: dict[str, Any]) -> None:
         """Raise Mismatch unless `actual` (the learner's outputs) matches `expected` (the reference's)."""
         if self.judge is not None:
             return self.judge(actual, expected)
@@ -56,11 +61,11 @@ class Check:
                 raise Mismatch(f"{what}: {describe_difference(actual[key], reference)}" + likely(hint))
 
 
-def likely(hint):
+def likely(hint: str | None) -> str:
     return f"\n  Where to look: {hint}" if hint else ""
 
 
-def describe_difference(value, reference):
+def describe_difference(value: object, reference: object) -> str:
     if isinstance(value, list) and isinstance(reference, list):
         missing = [item for item in reference if item not in value]
         unexpected = [item for item in value if item not in reference]
@@ -68,11 +73,13 @@ def describe_difference(value, reference):
     return f"got {value!r}, expected {reference!r}"
 
 
-def judge_error(*calls):
+def judge_error(
+    *calls: tuple[str, Sequence[str], Sequence[str]],
+) -> Callable[[dict[str, Any], dict[str, Any]], None]:
     """A judge for checks whose probe records what calls raised: each (prefix, error names, must mention),
     and a "working" output that the same code gives for a valid input."""
 
-    def judge(actual, expected):
+    def judge(actual: dict[str, Any], expected: dict[str, Any]) -> None:
         # The check's working case first: its tensors, unlike an error's name, cannot be made up.
         expect_close(
             actual.get("working"), expected["working"], atol=WHOLE_MODEL, what=expected["working_call"]
@@ -95,12 +102,14 @@ def judge_error(*calls):
     return judge
 
 
-def judge_dropout_in_train_only(what, scaled):
+def judge_dropout_in_train_only(
+    what: dict[str, str], scaled: Collection[str]
+) -> Callable[[dict[str, Any], dict[str, Any]], None]:
     """A judge for modules built with dropout=0.5: in eval() they match the reference; in
     train() about half of each `{key}_train` output is zero and, for the keys in `scaled`,
     the rest is the eval output doubled (dropout is the last thing applied)."""
 
-    def judge(actual, expected):
+    def judge(actual: dict[str, Any], expected: dict[str, Any]) -> None:
         for key, name in what.items():
             expect_close(
                 actual[f"{key}_eval"],
@@ -134,11 +143,11 @@ def judge_dropout_in_train_only(what, scaled):
     return judge
 
 
-def randn(*shape, seed, dtype=torch.float32):
+def randn(*shape: int, seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
 
 
-def fill_parameters(module, seed):
+def fill_parameters(module: nn.Module, seed: int) -> nn.Module:
     """Give every parameter a seeded value drawn from its name, so two modules with the
     documented parameter names get identical weights whatever order they were made in."""
     with torch.no_grad():
@@ -152,12 +161,12 @@ def fill_parameters(module, seed):
     return module.eval()
 
 
-def parameter_names(module):
+def parameter_names(module: nn.Module) -> list[str]:
     """The structure part of an output: 'name (shape)' for every parameter, sorted."""
     return sorted(f"{name} {tuple(parameter.shape)}" for name, parameter in module.named_parameters())
 
 
-def raised(prefix, description, call):
+def raised(prefix: str, description: str, call: Callable[[], object]) -> dict[str, object]:
     """Outputs describing what `call()` raised (or that it raised nothing)."""
     outputs = {f"{prefix}_call": description, f"{prefix}_raised": "nothing", f"{prefix}_message": ""}
     try:
@@ -169,7 +178,7 @@ def raised(prefix, description, call):
     return outputs
 
 
-def padding_mask(lengths, length):
+def padding_mask(lengths: Sequence[int], length: int) -> torch.Tensor:
     """(B, 1, 1, L) boolean key mask from the real lengths of each row."""
     return (torch.arange(length) < torch.tensor(lengths)[:, None])[:, None, None, :]
 
@@ -177,11 +186,11 @@ def padding_mask(lengths, length):
 # ---- probes, one per check ---------------------------------------------------------
 
 
-def working(call, output):
+def working(call: str, output: object) -> dict[str, object]:
     return {"working_call": call, "working": output}
 
 
-def inference_only(check):
+def inference_only(check: Check) -> Check:
     """The NumPy track's check in place of `check`, which needs train mode: same exercise and points."""
     return replace(
         check,
@@ -194,7 +203,7 @@ def inference_only(check):
     )
 
 
-def for_track(checks, track):
+def for_track(checks: Iterable[Check], track: str) -> tuple[Check, ...]:
     """`checks` as the `track` runs them: on the NumPy track, each train-mode check replaced."""
     if track == "torch":
         return tuple(checks)
@@ -228,7 +237,7 @@ def reference_outputs(check: Check) -> dict[str, object]:
         return _reference_cache[check.name]
 
 
-def run_check(check: Check, module: object) -> None:
+def run_check(check: Check, module: ModuleType) -> None:
     """Run `check` on `module` in this process and raise `Mismatch` unless it passes.
 
     The same probe, encoding and comparison as the grader's, so the test and the grade agree."""

@@ -15,7 +15,8 @@ NAME = "layer_norm"
 
 
 def layer_norm_function(m):
-    x = randn(2, 7, 30, seed=40)
+    # Rows with different means and spreads: a statistic over the wrong axis shows.
+    x = randn(2, 7, 30, seed=40) * (0.5 + randn(2, 7, 1, seed=47).abs()) + 3 * randn(2, 7, 1, seed=48)
     weight, bias = 1 + randn(30, seed=41), randn(30, seed=42)
     small = randn(5, 3, seed=43)  # D = 3: the biased variance shows
     flat = 4.0 + 1e-3 * randn(4, 30, seed=44)  # tiny variance: where eps sits shows
@@ -29,12 +30,18 @@ def layer_norm_function(m):
 def layer_norm_module(m):
     fresh = m.LayerNorm(30)
     norm = fill_parameters(m.LayerNorm(30, eps=1e-12), seed=45)
+    given = fill_parameters(m.LayerNorm(30, eps=1e-2), seed=49)
     x = randn(3, 5, 30, seed=46)
+    # Variance about 1e-6, far below eps: which eps is used shows. Small constants, so float32
+    # still resolves the noise.
+    flat = 0.01 * randn(4, 1, seed=50) + 1e-3 * randn(4, 30, seed=51)
     return {
         "parameters": parameter_names(fresh),
         "fresh_weight": fresh.weight.detach(),
         "fresh_bias": fresh.bias.detach(),
         "out": norm(x),
+        "default_eps": fresh(flat),
+        "given_eps": given(flat),
     }
 
 
@@ -48,21 +55,56 @@ CHECKS = (
         6,
         layer_norm_function,
         {
-            "out": ("layer_norm output", "normalise over the last axis, then * weight + bias"),
-            "small_width": ("layer_norm over a width of 3", "use the biased variance (correction=0)"),
+            "out": (
+                "layer_norm output (rows with different means and spreads)",
+                "the mean and variance are per row, over the last axis only (keepdim=True), "
+                "never over the whole tensor or the batch; then * weight + bias",
+            ),
+            "small_width": (
+                "layer_norm over a width of 3",
+                "use the biased variance, divided by D, not D - 1 (torch.var's default is D - 1: "
+                "pass correction=0)",
+            ),
             "large_eps": (
-                "layer_norm with eps=1e-2 on nearly constant rows",
-                "eps goes inside: sqrt(var + eps)",
+                "layer_norm with eps=1e-2 on nearly constant rows (variance about 1e-6)",
+                "eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (sqrt(var) + eps), "
+                "and is never left out",
             ),
         },
     ),
     Check(
         NAME,
         "module",
-        "LayerNorm starts at weight 1, bias 0 and matches the reference",
+        "LayerNorm starts at weight 1, bias 0, uses its eps (default 1e-5) and matches the reference",
         4,
         layer_norm_module,
-        {"parameters": ("LayerNorm parameters", "weight and bias, each nn.Parameter of shape (D,)")},
+        {
+            "parameters": (
+                "LayerNorm parameters",
+                "weight and bias, each nn.Parameter of shape (D,) (a plain tensor attribute is not a "
+                "parameter; loading BERT relies on the names)",
+            ),
+            "fresh_weight": (
+                "LayerNorm(30).weight when freshly built",
+                "the weight starts at ones and the bias at zeros, so a fresh LayerNorm only normalises",
+            ),
+            "fresh_bias": (
+                "LayerNorm(30).bias when freshly built",
+                "the weight starts at ones and the bias at zeros, so a fresh LayerNorm only normalises",
+            ),
+            "out": (
+                "LayerNorm(30, eps=1e-12) output",
+                "forward is layer_norm(x, self.weight, self.bias, self.eps)",
+            ),
+            "default_eps": (
+                "LayerNorm(30) (default eps) on rows whose variance is about 1e-6",
+                "the default is eps=1e-5 (as in torch.nn.LayerNorm); keep it and pass it to layer_norm",
+            ),
+            "given_eps": (
+                "LayerNorm(30, eps=1e-2) on rows whose variance is about 1e-6",
+                "store the eps argument in __init__ (self.eps = eps) and pass it to layer_norm in forward",
+            ),
+        },
     ),
 )
 
