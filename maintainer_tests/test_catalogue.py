@@ -43,8 +43,10 @@ def test_the_graded_checks_fail_and_name_the_known_mistake(pytester, mistake):
         f"({mistake.description}): kata/course/{mistake.exercise}.py needs a check that catches it"
     )
     named = f"({mistake.exercise}/{mistake.name})"
-    assert any(named in line and "Diagnosis:" in line for line in result.outlines), (
+    # Exactly: the learner's code is the mistake, so it agrees with it on every graded check.
+    exact = "Diagnosis: this is exactly what you get if you"
+    assert any(named in line and exact in line for line in result.outlines), (
         f"the graded checks fail for the known mistake {mistake.name!r}, but no diagnosis names it "
-        f"{named}: a failing check must compare values the mistake changes\n"
+        f"{named} exactly: a failing check must compare values the mistake changes\n"
         + "\n".join(result.outlines[-40:])
     )

@@ -31,7 +31,8 @@ class Check:
     title: str  # what a correct implementation does, for people
     points: float
     probe: Callable[[ModuleType], dict[str, object]]  # probe(module) -> dict of outputs
-    hints: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # key -> (what it is, likely mistake)
+    # output key -> (what it is, likely mistake)
+    hints: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     atol: float = ONE_OP
     needs_weights: bool = False  # needs the pretrained BERT weights
     # judge(actual, expected) for checks that are not "same as the reference"
@@ -166,7 +167,7 @@ def parameter_names(module: nn.Module) -> list[str]:
     return sorted(f"{name} {tuple(parameter.shape)}" for name, parameter in module.named_parameters())
 
 
-def raised(prefix: str, description: str, call: Callable[[], object]) -> dict[str, object]:
+def raised(prefix: str, description: str, call: Callable[[], object]) -> dict[str, str]:
     """Outputs describing what `call()` raised (or that it raised nothing)."""
     outputs = {f"{prefix}_call": description, f"{prefix}_raised": "nothing", f"{prefix}_message": ""}
     try:
@@ -196,7 +197,7 @@ def inference_only(check: Check) -> Check:
         check,
         slug=f"{check.slug}_inference_only",
         title="accepts dropout=0.5 and, inference only, never applies it (as in eval())",
-        probe=check.inference_only_probe,
+        probe=check.inference_only_probe,  # type: ignore[arg-type]  # for_track asks only when there is one
         hints={},
         judge=None,
         inference_only_probe=None,

@@ -30,7 +30,8 @@ def positional_table(m):
 
 
 def embeddings_learned(m):
-    embeddings = fill_parameters(m.Embeddings(97, 30, 23, type_vocab_size=3), seed=50)
+    # eps=1e-3, not the default: the norm must be built with the eps given.
+    embeddings = fill_parameters(m.Embeddings(97, 30, 23, type_vocab_size=3, eps=1e-3), seed=50)
     ids = torch.randint(0, 97, (2, 23), generator=torch.Generator().manual_seed(51))
     types = torch.randint(0, 3, (2, 23), generator=torch.Generator().manual_seed(52))
     return {
@@ -43,17 +44,27 @@ def embeddings_learned(m):
 def embeddings_sinusoidal(m):
     embeddings = fill_parameters(m.Embeddings(97, 30, 23, positional="sinusoidal"), seed=53)
     ids = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(54))
-    return {"parameters": parameter_names(embeddings), "out": embeddings(ids)}
+    return {
+        "parameters": parameter_names(embeddings),
+        "buffers": sorted(f"{name} {tuple(buffer.shape)}" for name, buffer in embeddings.named_buffers()),
+        "out": embeddings(ids),
+    }
 
 
 def embeddings_too_long(m):
     embeddings = fill_parameters(m.Embeddings(97, 30, 23), seed=57)
+    sinusoidal = fill_parameters(m.Embeddings(97, 30, 23, positional="sinusoidal"), seed=58)
     longest = torch.arange(23).unsqueeze(0)  # exactly max_len: fine
     too_long = torch.zeros(1, 24, dtype=torch.long)
     return {
         **working("a 23-token input to Embeddings(97, 30, max_len=23)", embeddings(longest)),
         **raised(
             "too_long", "a 24-token input to Embeddings(97, 30, max_len=23)", lambda: embeddings(too_long)
+        ),
+        **raised(
+            "too_long_sinusoidal",
+            "a 30-token input to Embeddings(97, 30, max_len=23, positional='sinusoidal')",
+            lambda: sinusoidal(torch.zeros(1, 30, dtype=torch.long)),
         ),
     }
 
@@ -85,27 +96,37 @@ CHECKS = (
         {
             "even_width": (
                 "sinusoidal_positional_encoding(50, 16)",
-                "the exponent is 2i / D; sin even, cos odd",
+                "column 2i is sin(pos / 10000^(2i / D)), column 2i + 1 is cos of the same angle: the "
+                "exponent uses the even column index 2i, not the pair index i; positions start at 0, "
+                "so row 0 is 0, 1, 0, 1, ...",
             ),
             "odd_width": (
                 "sinusoidal_positional_encoding(9, 7)",
-                "an odd width has one sine more than cosines",
+                "an odd width has one sine column more than cosine columns (the last column is a sine)",
             ),
         },
     ),
     Check(
         NAME,
         "learned",
-        "learned embeddings with token types match the reference",
+        "learned embeddings with token types and the eps given match the reference",
         5,
         embeddings_learned,
         {
             "parameters": (
                 "Embeddings parameters",
-                "word_embeddings, position_embeddings, token_type_embeddings, norm",
+                "word_embeddings, position_embeddings, token_type_embeddings (each an nn.Embedding of "
+                "(rows, D)) and norm (a LayerNorm)",
             ),
-            "with_types": ("embeddings with token types", "word + position + token type, then norm"),
-            "without_types": ("embeddings without token_type_ids", "missing token types are all zeros"),
+            "with_types": (
+                "embeddings with token types (eps=1e-3, exactly max_len tokens)",
+                "norm(word[input_ids] + position[0 .. L-1] + token_type[token_type_ids]), each token "
+                "its own position; build the norm with LayerNorm(d_model, eps=eps)",
+            ),
+            "without_types": (
+                "embeddings without token_type_ids",
+                "when token_type_ids is None every token is type 0: use torch.zeros_like(input_ids)",
+            ),
         },
     ),
     Check(
@@ -118,7 +139,17 @@ CHECKS = (
             "parameters": (
                 "Embeddings parameters in sinusoidal mode",
                 "the table is a buffer, not a parameter",
-            )
+            ),
+            "buffers": (
+                "Embeddings buffers in sinusoidal mode",
+                "self.register_buffer('position_embeddings', sinusoidal_positional_encoding(max_len, d_model)): "
+                "a plain attribute is not saved or moved by .to(), nn.Parameter or nn.Embedding is trained",
+            ),
+            "out": (
+                "sinusoidal embeddings output",
+                "index the fixed table by position 0 .. L-1 instead of calling it, then add and norm as in "
+                "learned mode",
+            ),
         },
     ),
     Check(
@@ -127,7 +158,9 @@ CHECKS = (
         "a sequence longer than max_len raises ValueError naming both lengths",
         2,
         embeddings_too_long,
-        judge=judge_error(("too_long", ["ValueError"], ["24", "23"])),
+        judge=judge_error(
+            ("too_long", ["ValueError"], ["24", "23"]), ("too_long_sinusoidal", ["ValueError"], ["30", "23"])
+        ),
     ),
     Check(
         NAME,

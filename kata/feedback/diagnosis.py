@@ -1,5 +1,6 @@
 """Name the learner's mistake: run the known-wrong implementations on the same check and
-see which one fails it in exactly the same way.
+see which one fails it in the same way, then on every graded check of the exercise to
+tell an exact diagnosis from a "looks like" (see Match below).
 
 A failure is "the same" when the same component is wrong with the same value (tensors
 within SAME_MISTAKE), or, for a failure that carries no value (a plain assert, or an error
@@ -10,10 +11,14 @@ matches, nothing is said beyond what the failure itself knows: we never guess.
 """
 
 import atexit
+import contextlib
 import functools
+import io
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,49 +85,257 @@ def _message(error: BaseException) -> str:
     return str(error).split("\nassert ", 1)[0]
 
 
+# ---- exact or "looks like": the learner's outcomes on every graded check of the exercise ----
+#
+# A failure of one check matching a mistake's is a clue, not a proof (a softmax without the max
+# fails a fully hidden row exactly as a -inf fill does). A diagnosis is *exact* only when the
+# learner's code and the mistake's agree on every graded check of the exercise they were both
+# run on: the same outputs (tensors within SAME_MISTAKE), or the same error. It *looks like* the
+# mistake when the failed check fails the same way and the same checks pass and fail, but some
+# values elsewhere differ. Anything less says nothing.
+
+
+@dataclass(frozen=True)
+class Match:
+    mistake: "Mistake"
+    exact: bool
+
+
+# An outcome: ("outputs", {key: value}) or ("raised", type name, message).
+Outcome = tuple
+# The learner's outcomes on an exercise's graded checks: {check name: (check, outcome)}.
+Outcomes = dict
+
+
+def outcome_of(check: "Check", module: object) -> Outcome:
+    """What running `check`'s probe on `module` gives, as the grader would receive it."""
+    from kata.core.checking import through_the_wire
+
+    try:
+        return ("outputs", through_the_wire(check.probe(module)))
+    except Exception as error:  # noqa: BLE001  (any implementation may fail in any way)
+        return ("raised", type(error).__name__, str(error)[:300])
+
+
+def outcome_from_record(record: object) -> Outcome | None:
+    """A grader child's record of one check as an outcome (None when it is unreadable)."""
+    from kata.core import wire
+
+    if not isinstance(record, dict):
+        return None
+    try:
+        if isinstance(record.get("error"), dict):
+            error = record["error"]
+            return ("raised", str(error.get("type")), str(error.get("message"))[:300])
+        return ("outputs", {key: wire.decode(value) for key, value in dict(record["outputs"]).items()})
+    except Exception:  # noqa: BLE001  (untrusted data)
+        return None
+
+
+def same_outcome(a: Outcome | None, b: Outcome | None) -> bool:
+    if a is None or b is None or a[0] != b[0]:
+        return False
+    if a[0] == "raised":
+        return a[1:] == b[1:]
+    mine, theirs = a[1], b[1]
+    if mine.keys() != theirs.keys():
+        return False
+    for key, value in mine.items():
+        other = theirs[key]
+        if isinstance(value, torch.Tensor) or isinstance(other, torch.Tensor):
+            if not (
+                isinstance(value, torch.Tensor)
+                and isinstance(other, torch.Tensor)
+                and value.shape == other.shape
+                and bool(
+                    torch.isclose(
+                        value.double(), other.double(), rtol=SAME_MISTAKE, atol=SAME_MISTAKE, equal_nan=True
+                    ).all()
+                )
+            ):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def passes(check: "Check", outcome: Outcome | None) -> bool:
+    from kata.core.checking import reference_outputs
+
+    if outcome is None or outcome[0] != "outputs":
+        return False
+    try:
+        check.compare(outcome[1], reference_outputs(check))
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def silently():
+    """Nothing a variant (or the reference) prints or warns reaches the learner."""
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _load(group: str, folder: Path, track: str) -> object:
+    from kata.core.as_torch import as_torch
+    from kata.core.loading import load
+
+    module = load(group, folder, reference=track_folder(SOLUTIONS, track))
+    return as_torch(module) if track == "numpy" else module
+
+
+_variant_outcomes: dict[tuple, Outcome] = {}
+
+
+def variant_outcome(mistake: "Mistake", check: "Check") -> Outcome:
+    """The mistake's outcome on `check` (computed once per process)."""
+    from kata.core.checking import reference_lock
+
+    key = (mistake, check.name)
+    if key not in _variant_outcomes:
+        with reference_lock, silently():
+            try:
+                module = _load(check.group, variant_folder(mistake), mistake.track)
+            except Exception as error:  # noqa: BLE001
+                _variant_outcomes[key] = ("raised", type(error).__name__, str(error)[:300])
+            else:
+                _variant_outcomes[key] = outcome_of(check, module)
+    return _variant_outcomes[key]
+
+
+_reproducible: dict[tuple[str, str], bool] = {}
+
+
+def reproducible(check: "Check", track: str) -> bool:
+    """Whether the track's reference gives the same outputs twice (a dropout probe of the NumPy
+    track draws from NumPy's generator, which no probe seeds): values of a check that is not
+    cannot tell two implementations apart, only whether each passes."""
+    from kata.core.checking import reference_lock
+
+    if (check.name, track) not in _reproducible:
+        with reference_lock, silently():
+            module = _load(check.group, track_folder(SOLUTIONS, track), track)
+            _reproducible[check.name, track] = same_outcome(
+                outcome_of(check, module), outcome_of(check, module)
+            )
+    return _reproducible[check.name, track]
+
+
+def learner_outcomes(exercise: str, folder: Path, track: str = "torch") -> "Outcomes":
+    """The learner's outcomes on every graded check of `exercise` that needs no pretrained weights."""
+    from kata.core.checking import reference_lock
+    from kata.course import group_checks
+
+    outcomes = {}
+    with reference_lock, silently():
+        try:
+            module = _load(exercise, folder, track)
+        except Exception as error:  # noqa: BLE001
+            module, failed = None, ("raised", type(error).__name__, str(error)[:300])
+        for check in group_checks(exercise, track):
+            if not check.needs_weights:
+                outcomes[check.name] = (check, failed if module is None else outcome_of(check, module))
+    return outcomes
+
+
+def _strength(mistake: "Mistake", learner: "Outcomes | None") -> bool | None:
+    """True: the mistake agrees with the learner on every graded check compared; False: the same
+    checks pass and fail but some values differ; None: different checks fail."""
+    if not learner:
+        return False
+    exact = True
+    for check, mine in learner.values():
+        if check.needs_weights:  # the whole pretrained model: slow, and the exercise's own checks decide
+            continue
+        theirs = variant_outcome(mistake, check)
+        if same_outcome(mine, theirs) or (
+            not reproducible(check, mistake.track) and passes(check, mine) == passes(check, theirs)
+        ):
+            continue
+        exact = False
+        if passes(check, mine) != passes(check, theirs):
+            return None
+    return exact
+
+
 def diagnose(
-    failure: BaseException, exercise: str, run: Callable[[Path], BaseException | None], track: str = "torch"
-) -> list["Mistake"]:
-    """The known mistakes of `exercise` (in `track`) that fail exactly like `failure`.
+    failure: BaseException,
+    exercise: str,
+    run: Callable[[Path], BaseException | None],
+    track: str = "torch",
+    learner: "Outcomes | Callable[[], Outcomes] | None" = None,
+) -> list[Match]:
+    """The known mistakes of `exercise` (in `track`) that fail like `failure`, exact ones first.
 
-    `run(folder)` runs the failed check with the implementation in `folder` and returns
-    the exception it ends with, or None when it passes.
+    `run(folder)` runs the failed test or check with the implementation in `folder` and returns
+    the exception it ends with, or None when it passes. `learner` holds the learner's outcomes
+    on the exercise's graded checks (learner_outcomes); without it no match is exact.
+    A callable `learner` is called only when some mistake fails like `failure`.
     """
-    if run(track_folder(SOLUTIONS, track)) is not None:
+    with silently():
+        if run(track_folder(SOLUTIONS, track)) is not None:
+            return []
+        candidates = [
+            mistake
+            for mistake in mistakes_for(exercise, track)
+            if same_failure(failure, run(variant_folder(mistake)))
+        ]
+    if not candidates:
         return []
-    mistakes = mistakes_for(exercise, track)
-    return [mistake for mistake in mistakes if same_failure(failure, run(variant_folder(mistake)))]
+    if callable(learner):
+        learner = learner()
+    matches = []
+    for mistake in candidates:
+        strength = _strength(mistake, learner)
+        if strength is not None:
+            matches.append(Match(mistake, strength))
+    exact = [match for match in matches if match.exact]
+    return exact or matches
 
 
-def explain(mistakes: Sequence["Mistake"]) -> str:
-    """The sentence that names the mistake(s), or "" when none matched."""
-    if not mistakes:
+def explain(matches: Sequence[Match]) -> str:
+    """The sentence that names the mistake(s), or "" when none matched.
+
+    "exactly" only for exact matches (diagnose puts them first and alone); "looks like" else."""
+    if not matches:
         return ""
     named = "; or you ".join(
-        f"{mistake.description} ({mistake.exercise}/{mistake.name})" for mistake in mistakes
+        f"{match.mistake.description} ({match.mistake.exercise}/{match.mistake.name})" for match in matches
     )
-    return f"\n  Diagnosis: this is exactly what you get if you {named}."
+    if all(match.exact for match in matches):
+        return f"\n  Diagnosis: this is exactly what you get if you {named}."
+    return f"\n  Diagnosis: this looks like what you get if you {named} (not every check agrees)."
 
 
-def diagnose_check(check: "Check", failure: BaseException, track: str = "torch") -> list["Mistake"]:
-    """The known mistakes whose implementation fails graded `check` exactly as `failure` did.
+def diagnose_check(
+    check: "Check",
+    failure: BaseException,
+    track: str = "torch",
+    learner: "Outcomes | Callable[[], Outcomes] | None" = None,
+) -> list[Match]:
+    """The known mistakes whose implementation fails graded `check` as `failure` did.
 
     The grader's scores and the checks' pytest twins both use it. It runs in this process
-    on the catalogue's variants of the reference: our code, never the submission's."""
-    from kata.core.as_torch import as_torch
+    on the catalogue's variants of the reference: our code, never the submission's.
+    `learner`: the learner's outcomes on the exercise's graded checks (see diagnose)."""
     from kata.core.checking import reference_lock, run_check
-    from kata.core.loading import load
 
     if check.group not in COURSE:
         return []
 
     def run(folder: Path) -> Exception | None:
         try:
-            module = load(check.group, folder, reference=track_folder(SOLUTIONS, track))
-            run_check(check, as_torch(module) if track == "numpy" else module)
+            run_check(check, _load(check.group, folder, track))
         except Exception as error:  # noqa: BLE001  (a known-wrong implementation may fail in any way)
             return error
         return None
 
     with reference_lock:  # loading modules is not thread-safe
-        return diagnose(failure, check.group, run, track)
+        return diagnose(failure, check.group, run, track, learner)

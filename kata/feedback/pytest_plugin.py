@@ -33,7 +33,7 @@ from kata.core.compare import Mismatch
 from kata.core.loading import ExerciseImportError, load, load_stack, origin
 from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
-from kata.feedback.diagnosis import diagnose, diagnose_check, explain
+from kata.feedback.diagnosis import diagnose, diagnose_check, explain, learner_outcomes
 
 # Derandomized, so a learner sees the same failing example on every run.
 # Without the explain phase, which prints lines of the kata's own code that mean nothing to a learner.
@@ -275,8 +275,12 @@ def _diagnosis(item, failure):
         return ""
     track = item.config.getoption("--track")
     check = item.funcargs.get("graded_check")
+
+    def learner():  # the learner's outcomes on every graded check: what tells "exactly" from "looks like"
+        return learner_outcomes(exercise, _folder_under_test(item.config), track)
+
     if check is not None:  # a graded check's twin: the grader's own diagnosis
-        return explain(diagnose_check(check, failure, track))
+        return explain(diagnose_check(check, failure, track, learner))
 
     def run(folder):
         arguments = _arguments_with_implementation(item, folder)
@@ -288,7 +292,7 @@ def _diagnosis(item, failure):
             return error
         return None
 
-    return explain(diagnose(failure, exercise, run, item.config.getoption("--track")))
+    return explain(diagnose(failure, exercise, run, track, learner))
 
 
 def _arguments_with_implementation(item, folder):

@@ -28,7 +28,7 @@ from kata.core import wire
 from kata.core.checking import Check, reference_outputs
 from kata.core.compare import Mismatch
 from kata.core.weights import pretrained_source
-from kata.feedback.diagnosis import Reported, diagnose_check, explain
+from kata.feedback.diagnosis import Reported, diagnose_check, explain, outcome_from_record
 from kata.grader import isolation
 from kata.grader.bounded import clean, remove_tree
 from kata.grader.launch import RESULTS_FD, ChildOutcome, run_child, stop_children
@@ -342,6 +342,12 @@ def judge_group(
     if import_error and kind_ended == "crashed" and outcome.signal is None and not outcome.out_of_memory:
         kind_ended, ended = "", ""  # the child stops after reporting an import error: no crash of its own
     result.problem = ended
+    # The learner's outcome on every check of the group: what tells an exact diagnosis from a "looks like".
+    learner = {
+        check.name: (check, outcome_from_record(records[check.name]))
+        for check in group_checks_
+        if check.name in records
+    }
     for check in group_checks_:
         record = records.get(check.name)
         if kind_ended == "disturbed":
@@ -353,9 +359,9 @@ def judge_group(
             kind = kind_ended if kind_ended in ("timeout", "crashed") else "crashed"
             result.results.append(CheckResult(check, False, ended or "no result reported", kind))
         elif "error" in record:
-            result.results.append(error_result(check, record["error"], track))
+            result.results.append(error_result(check, record["error"], track, learner))
         else:
-            result.results.append(score_outputs(check, record.get("outputs"), track))
+            result.results.append(score_outputs(check, record.get("outputs"), track, learner))
     return result
 
 
@@ -365,7 +371,9 @@ def describe_import_error(error: dict[str, Any], group: str) -> str:
     return f"{module}.py could not be imported{where}: {error.get('type')}: {error.get('message')}"
 
 
-def error_result(check: Check, error: object, track: str = "torch") -> CheckResult:
+def error_result(
+    check: Check, error: object, track: str = "torch", learner: dict | None = None
+) -> CheckResult:
     error = error if isinstance(error, dict) else {}
     kind_of_error, message = str(error.get("type")), str(error.get("message"))
     where = f" at {error['where']}" if error.get("where") else ""
@@ -373,18 +381,20 @@ def error_result(check: Check, error: object, track: str = "torch") -> CheckResu
         return CheckResult(check, False, f"not implemented yet{where} ({message})", "todo")
     if kind_of_error == "SystemExit" or message.startswith("ran out of memory"):
         return CheckResult(check, False, f"{message}{where}", "crashed")
-    diagnosis = explain(diagnose_check(check, Reported(kind_of_error, message), track))
+    diagnosis = explain(diagnose_check(check, Reported(kind_of_error, message), track, learner))
     return CheckResult(check, False, f"raised {kind_of_error}{where}: {message}{diagnosis}", "wrong")
 
 
-def score_outputs(check: Check, encoded: Any, track: str = "torch") -> CheckResult:
+def score_outputs(
+    check: Check, encoded: Any, track: str = "torch", learner: dict | None = None
+) -> CheckResult:
     """Judge a child's encoded outputs (untrusted JSON: anything) against the reference's."""
     expected = reference_outputs(check)  # outside the try: the reference failing is the grader's failure
     try:
         actual = {key: wire.decode(value) for key, value in dict(encoded).items()}
         check.compare(actual, expected)
     except Mismatch as mismatch:
-        diagnosis = explain(diagnose_check(check, mismatch, track))
+        diagnosis = explain(diagnose_check(check, mismatch, track, learner))
         message = str(mismatch)
         if diagnosis:  # specific: the generic "Where to look" would only distract from it
             message = "\n".join(line for line in message.splitlines() if "Where to look:" not in line)
