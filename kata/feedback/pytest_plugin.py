@@ -138,7 +138,9 @@ class Implementation:
         try:
             run_check(check, module)
         except Mismatch as mismatch:
-            mismatch.add_note(f"(graded check {check.name}: {check.title}; {check.points:g} points)")
+            # As BaseException.add_note does from Python 3.11; the report below shows __notes__.
+            note = f"(graded check {check.name}: {check.title}; {check.points:g} points)"
+            mismatch.__notes__ = [*getattr(mismatch, "__notes__", []), note]
             raise
 
 
