@@ -17,9 +17,10 @@ import io
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import torch
@@ -107,7 +108,7 @@ Outcome = tuple
 Outcomes = dict
 
 
-def outcome_of(check: "Check", module: object) -> Outcome:
+def outcome_of(check: "Check", module: ModuleType) -> Outcome:
     """What running `check`'s probe on `module` gives, as the grader would receive it."""
     from kata.core.checking import through_the_wire
 
@@ -172,7 +173,7 @@ def passes(check: "Check", outcome: Outcome | None) -> bool:
 
 
 @contextlib.contextmanager
-def silently():
+def silently() -> Iterator[None]:
     """Nothing a variant (or the reference) prints or warns reaches the learner."""
     with (
         warnings.catch_warnings(),
@@ -183,7 +184,7 @@ def silently():
         yield
 
 
-def _load(group: str, folder: Path, track: str) -> object:
+def _load(group: str, folder: Path, track: str) -> ModuleType:
     from kata.core.as_torch import as_torch
     from kata.core.loading import load
 

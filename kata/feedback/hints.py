@@ -19,12 +19,12 @@ from kata.grader.report import write_json
 STATE_FILE = ".kata-hints.json"
 
 
-def state_path(folder=None):
+def state_path(folder: str | Path | None = None) -> Path:
     """The file that remembers the hints shown: in `folder`, else $KATA_STATE_DIR, else the repository."""
     return Path(folder or os.environ.get("KATA_STATE_DIR") or REPO) / STATE_FILE
 
 
-def shown_counts(path):
+def shown_counts(path: str | Path) -> dict[str, int]:
     """{exercise: number of hints shown}; a missing or unreadable file means none yet."""
     try:
         counts = json.loads(Path(path).read_text())
@@ -35,7 +35,7 @@ def shown_counts(path):
     return {name: count for name, count in counts.items() if name in COURSE and isinstance(count, int)}
 
 
-def next_hint(exercise, path=None):
+def next_hint(exercise: str, path: str | Path | None = None) -> str:
     """Reveal one more hint of `exercise` (remembered in `path`) and return the text to show:
     every hint revealed so far, numbered, and whether more are left."""
     path = path or state_path()

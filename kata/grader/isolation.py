@@ -37,6 +37,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyseccomp  # it ships no type hints: its names are Any to mypy
 
 MiB = 1024**2
 TMP_BYTES = 256 * MiB  # the child's whole disk: a tmpfs, counted in its memory too
@@ -165,7 +169,7 @@ SELF_ONLY = {"prlimit64": 0, "sched_setaffinity": 0, "sched_setscheduler": 0, "s
 AF_UNIX = 1
 
 
-def seccomp_filter():
+def seccomp_filter() -> pyseccomp.SyscallFilter:
     """The child's system-call filter (a pyseccomp SyscallFilter): refused calls fail with EPERM."""
     import pyseccomp as seccomp
 

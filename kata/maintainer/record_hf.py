@@ -8,6 +8,9 @@ Rerunning it rewrites the file byte for byte.
 """
 
 import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -15,7 +18,7 @@ from ..core.hf import EMBEDDINGS_SHAPES, RECORDED_CONFIG, RECORDING, tiny_bert
 from ..core.paths import shown_path
 
 
-def record_tiny_bert():
+def record_tiny_bert() -> dict[str, Any]:
     """What the tests of exercises 2 to 5 need of `tiny_bert()`, computed with live transformers.
 
     A dict of plain values and tensors: "config" (RECORDED_CONFIG), "weights" (the
@@ -60,7 +63,7 @@ def _record_attention(attention):
     additive = torch.zeros(batch, 1, 1, length).masked_fill(
         ~keep[:, None, None, :], torch.finfo(torch.float32).min
     )
-    recorded = {"x": x, "keep": keep}
+    recorded: dict[str, object] = {"x": x, "keep": keep}
     for case, mask in (("unmasked", None), ("padded", additive)):
         context, weights = attention.self(x, mask)
         recorded[case] = {"weights": weights, "out": attention.output.dense(context)}
@@ -96,13 +99,13 @@ def _record_embeddings(embeddings, config, batch, length):
     }
 
 
-def save_recording(path=RECORDING):
+def save_recording(path: Path = RECORDING) -> None:
     """Record `tiny_bert()` (record_tiny_bert) and write it to `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(record_tiny_bert(), path)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     """`python -m kata.maintainer.record_hf --record`: rewrite RECORDING from live transformers."""
     parser = argparse.ArgumentParser(
         prog="python -m kata.maintainer.record_hf",

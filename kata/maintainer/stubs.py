@@ -30,7 +30,7 @@ TRACK_OPTIONS = {"torch": "", "numpy": " --track numpy"}  # how pytest is told t
 _DEFINITION = re.compile(r"^(\s*)(?:def|class)\s+(\w+)")
 
 
-def make_stub(source, filename, track="torch"):
+def make_stub(source: str, filename: str, track: str = "torch") -> str:
     """The stub for one solution file's source text (`filename` relative to solutions/, e.g. numpy/attention.py)."""
     module = filename.rsplit("/", 1)[-1].removesuffix(".py")
     lines = source.splitlines(keepends=True)
@@ -71,7 +71,7 @@ def _enclosing_name(lines, number):
     return ".".join(reversed(names)) or "this part"
 
 
-def expected_stubs():
+def expected_stubs() -> dict[str, str]:
     """{name: stub text} for every .py file of solutions/ and solutions/numpy/."""
     stubs = {}
     for track in TRACKS:
@@ -81,7 +81,7 @@ def expected_stubs():
     return stubs
 
 
-def out_of_date():
+def out_of_date() -> list[str]:
     """Names of files in exercises/ that differ from what the generator makes (or are missing/extra)."""
     expected = expected_stubs()
     present = {
