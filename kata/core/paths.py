@@ -25,7 +25,7 @@ def shown_path(path: PathLike) -> str:
 def raised_in(error: BaseException, folder: PathLike | None = None) -> traceback.FrameSummary | None:
     """The innermost frame of `error`'s traceback that runs a file inside `folder` (any file when
     `folder` is None), or None when the error never went through one."""
-    frames = traceback.extract_tb(error.__traceback__)
+    frames: list[traceback.FrameSummary] = traceback.extract_tb(error.__traceback__)
     if folder is not None:
         inside = Path(folder).resolve()
         frames = [frame for frame in frames if Path(frame.filename).resolve().is_relative_to(inside)]

@@ -20,8 +20,10 @@ command with one clear paragraph and exit code 2, never a traceback.
 import argparse
 import sys
 import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -35,6 +37,9 @@ from kata.core.weights import INSTALL_HINT, load_pretrained, pretrained_source
 from kata.views.attention_figures import attention_scale, difference_scale, head_figure, heads_figure, save
 from kata.views.attention_page import page
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 PAGE = "attention.html"
 TITLE_TEXT_WIDTH = 90  # characters of the text in a picture's title, so that it fits
 
@@ -47,12 +52,12 @@ class CannotShow(Exception):
 class Attention:
     """Both models' attention on one input: weights are (layers, H, L, L), rows are queries."""
 
-    tokens: list
+    tokens: Sequence[str]
     encoder: np.ndarray
     bertmodel: np.ndarray
 
     @property
-    def difference(self):
+    def difference(self) -> np.ndarray:
         return self.encoder - self.bertmodel
 
 
@@ -93,7 +98,7 @@ def padding(text: str) -> int:
     return int(text)
 
 
-def implementation(args):
+def implementation(args: argparse.Namespace) -> tuple[Path, str]:
     """(folder, how the pictures name it) for the implementation chosen on the command line."""
     if args.solutions:
         return SOLUTIONS, "the reference encoder (solutions/)"
@@ -102,14 +107,16 @@ def implementation(args):
     return EXERCISES, "your encoder (exercises/)"
 
 
-def tokenize(tokenizer, sentence, pair, pad):
+def tokenize(
+    tokenizer: "PreTrainedTokenizerBase", sentence: str, pair: str | None, pad: int
+) -> dict[str, Any]:
     """A batch of one: input_ids, token_type_ids, attention_mask (1, L), with `pad` padding tokens at the end."""
     length = len(tokenizer(sentence, pair)["input_ids"])
     padding = {"padding": "max_length", "max_length": length + pad} if pad else {}
     return dict(tokenizer(sentence, pair, return_tensors="pt", **padding))
 
 
-def run_both(folder, name, args):
+def run_both(folder: Path, name: str, args: argparse.Namespace) -> Attention:
     """Run the implementation in `folder` and BertModel on the command line's text."""
     if pretrained_source() is None:
         raise CannotShow(INSTALL_HINT)
@@ -129,7 +136,7 @@ def run_both(folder, name, args):
             folder, name, lambda: load_stack(folder).Encoder.from_hf(bert).eval()(**batch)
         )
     expected = tuple(theirs[0].shape)
-    attentions = getattr(ours, "attentions", None)
+    attentions: Any = getattr(ours, "attentions", None)  # whatever the learner's Encoder returned
     shapes = [tuple(getattr(weights, "shape", ())) for weights in attentions or ()]
     if shapes != [expected] * len(theirs):
         raise CannotShow(
@@ -144,7 +151,9 @@ def run_both(folder, name, args):
     )
 
 
-def encoder_attention(sentence, pair=None, folder=EXERCISES):
+def encoder_attention(
+    sentence: str, pair: str | None = None, folder: Path = EXERCISES
+) -> tuple[Sequence[torch.Tensor], Sequence[str]]:
     """(attentions, tokens) of the encoder in `folder` on the text, for bertviz's head_view(attention, tokens).
 
     An Encoder's `attentions` (one (1, H, L, L) tensor per layer) are already what bertviz takes.
@@ -156,7 +165,7 @@ def encoder_attention(sentence, pair=None, folder=EXERCISES):
     return attentions, tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
 
 
-def run_learner_code(folder, name, call):
+def run_learner_code(folder: Path, name: str, call: Callable[[], object]) -> object:
     """call(), with what goes wrong inside the implementation's own files said in one paragraph."""
     try:
         return call()
@@ -178,7 +187,7 @@ def run_learner_code(folder, name, call):
         ) from None
 
 
-def choose(args, attention):
+def choose(args: argparse.Namespace, attention: Attention) -> tuple[int, int, str]:
     """(layer, head, why): the ones asked for, else the first disagreement, else (0, 0)."""
     layers, heads = attention.encoder.shape[:2]
     if args.layer is not None and not 0 <= args.layer < layers:
@@ -198,7 +207,7 @@ def choose(args, attention):
     return layer, head, why
 
 
-def agreement_line(attention, name):
+def agreement_line(attention: Attention, name: str) -> str:
     worst = np.abs(attention.difference)
     if not np.isfinite(attention.encoder).all():
         return f"{name} gives NaN or infinite attention weights (magenta in the pictures)."
@@ -212,7 +221,9 @@ def agreement_line(attention, name):
     )
 
 
-def write_pictures(out, attention, layer, head, name, text):
+def write_pictures(
+    out: Path, attention: Attention, layer: int, head: int, name: str, text: str
+) -> list[tuple[str, str]]:
     """Write the six PNGs and the page into `out`; return [(file name, what it shows)]."""
     out.mkdir(parents=True, exist_ok=True)
     short_text = textwrap.shorten(text, TITLE_TEXT_WIDTH, placeholder=" ...")  # the page shows it whole
@@ -264,7 +275,7 @@ def write_pictures(out, attention, layer, head, name, text):
     return [*grids, *larges, (PAGE, "every layer and head, as lines and as a heatmap: open it in a browser")]
 
 
-def largest(difference):
+def largest(difference: np.ndarray) -> str:
     """The largest |difference|, for a title; NaN when the encoder gave NaN."""
     value = np.abs(difference).max()
     return "NaN" if np.isnan(value) else f"{value:.2g}"
