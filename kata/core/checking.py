@@ -11,7 +11,7 @@ exercise in kata/course/.
 
 import threading
 import zlib
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
@@ -32,7 +32,7 @@ class Check:
     points: float
     probe: Callable[[ModuleType], dict[str, object]]  # probe(module) -> dict of outputs
     # output key -> (what it is, likely mistake)
-    hints: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    hints: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
     atol: float = ONE_OP
     needs_weights: bool = False  # needs the pretrained BERT weights
     # judge(actual, expected) for checks that are not "same as the reference"

@@ -4,6 +4,9 @@ Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says
 are used); each check is also a test in tests/test_attention.py.
 """
 
+from types import ModuleType
+from typing import Any
+
 import torch
 
 from ..core.checking import Check, likely, randn
@@ -15,14 +18,14 @@ NAME = "attention"
 # ---- probes: what each check runs, on inputs it makes itself ---------------------------
 
 
-def attention_shapes(m):
+def attention_shapes(m: ModuleType) -> dict[str, object]:
     q, k, v = randn(2, 3, 4, 5, seed=1), randn(2, 3, 7, 5, seed=2), randn(2, 3, 7, 6, seed=3)
     out, weights = m.scaled_dot_product_attention(q, k, v)
     # Tensors, not just their shapes: a point must never be earned by output anyone could write down.
     return {"out": out, "weights": weights}
 
 
-def attention_values(m):
+def attention_values(m: ModuleType) -> dict[str, object]:
     q, k, v = randn(2, 4, 5, seed=4), randn(2, 6, 5, seed=5), randn(2, 6, 3, seed=6)
     mask = torch.tensor([[True] * 6, [True, True, True, False, False, False]])[:, None, :]
     # One (L_q, L_k) mask for the whole batch, different for every query: used as it is, it broadcasts.
@@ -40,7 +43,7 @@ def attention_values(m):
     }
 
 
-def attention_extreme_scores(m):
+def attention_extreme_scores(m: ModuleType) -> dict[str, object]:
     q = torch.full((1, 2, 3), 1e6)
     k = -1e6 - 1e6 * torch.rand(1, 4, 3, generator=torch.Generator().manual_seed(7))
     _, weights = m.scaled_dot_product_attention(
@@ -49,7 +52,7 @@ def attention_extreme_scores(m):
     return {"weights": weights}
 
 
-def attention_fully_hidden_row(m):
+def attention_fully_hidden_row(m: ModuleType) -> dict[str, object]:
     mask = torch.ones(2, 3, 4, dtype=torch.bool)
     mask[0, 1] = False
     out, weights = m.scaled_dot_product_attention(
@@ -58,13 +61,13 @@ def attention_fully_hidden_row(m):
     return {"out": out, "weights": weights}
 
 
-def attention_float64(m):
+def attention_float64(m: ModuleType) -> dict[str, object]:
     args = [randn(2, 3, 5, seed=s, dtype=torch.float64) for s in (12, 13, 14)]
     out, weights = m.scaled_dot_product_attention(*args, torch.tensor([True, True, False]))
     return {"out": out, "weights": weights}
 
 
-def attention_dropout(m):
+def attention_dropout(m: ModuleType) -> dict[str, object]:
     q, k, v = randn(4, 8, 4, seed=15), randn(4, 8, 4, seed=16), randn(4, 8, 4, seed=17)
     torch.manual_seed(0)
     out, weights = m.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
@@ -72,7 +75,7 @@ def attention_dropout(m):
     return {"out": out, "weights": weights, "undropped": undropped, "v": v}
 
 
-def judge_dropout(actual, expected):
+def judge_dropout(actual: dict[str, Any], expected: dict[str, Any]) -> None:
     """Dropout is random, so it is judged by its properties, computed here from the raw outputs."""
     expect_close(
         actual["undropped"], expected["undropped"], atol=ONE_OP, what="attention weights with dropout_p=0"

@@ -4,6 +4,10 @@ Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says
 are used); each check is also a test in tests/test_encoder.py.
 """
 
+from collections.abc import Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 import torch
 
 from ..core import hf
@@ -21,12 +25,17 @@ from ..core.checking import (
 from ..core.compare import ONE_OP, WHOLE_MODEL, Mismatch, expect_close
 from ..core.mistakes import Mistake
 
+if TYPE_CHECKING:
+    from transformers import BertModel
+
 NAME = "encoder"
 
 # ---- probes: what each check runs, on inputs it makes itself ---------------------------
 
 
-def encoder_layer(m, norm_first, activation="gelu", eps=1e-12):
+def encoder_layer(
+    m: ModuleType, norm_first: bool, activation: str = "gelu", eps: float = 1e-12
+) -> dict[str, object]:
     layer = fill_parameters(
         m.EncoderLayer(30, 5, 43, eps=eps, activation=activation, norm_first=norm_first), seed=60
     )
@@ -35,7 +44,7 @@ def encoder_layer(m, norm_first, activation="gelu", eps=1e-12):
     return {"parameters": parameter_names(layer), "out": out, "weights": weights}
 
 
-def encoder_layer_dropout(m):
+def encoder_layer_dropout(m: ModuleType) -> dict[str, object]:
     layer = fill_parameters(m.EncoderLayer(30, 5, 43, dropout=0.5), seed=65)
     x = randn(2, 7, 30, seed=66)
     torch.manual_seed(0)
@@ -48,7 +57,7 @@ def encoder_layer_dropout(m):
     return outputs
 
 
-def judge_layer_dropout(actual, expected):
+def judge_layer_dropout(actual: dict[str, Any], expected: dict[str, Any]) -> None:
     """An EncoderLayer passes its dropout on: with only self_attn, or only ffn, in train() the output changes."""
     expect_close(actual["eval"], expected["eval"], atol=ONE_OP, what="encoder layer output in eval() mode")
     for part in ("self_attn", "ffn"):
@@ -62,7 +71,7 @@ def judge_layer_dropout(actual, expected):
             )
 
 
-def judge_config(actual, expected):
+def judge_config(actual: dict[str, Any], expected: dict[str, Any]) -> None:
     """The config's fields match, and an activation we do not implement is refused."""
     for key, reference in expected.items():
         if not key.startswith(("unsupported", "working")):
@@ -74,7 +83,7 @@ def judge_config(actual, expected):
     judge_error(("unsupported", ["ValueError"], ["gelu_new"]))(actual, expected)
 
 
-def encoder_config(m):
+def encoder_config(m: ModuleType) -> dict[str, object]:
     config = hf.tiny_bert_config()
     config.hidden_act, config.layer_norm_eps, config.hidden_dropout_prob = "relu", 0.05, 0.25
     ours = m.EncoderConfig.from_hf(config)
@@ -103,14 +112,14 @@ def encoder_config(m):
     }
 
 
-def tiny_inputs():
+def tiny_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     ids = torch.randint(0, 97, (3, 11), generator=torch.Generator().manual_seed(62))
     types = torch.randint(0, 3, (3, 11), generator=torch.Generator().manual_seed(63))
     attention_mask = (torch.arange(11) < torch.tensor([11, 8, 3])[:, None]).long()
     return ids, attention_mask, types
 
 
-def model_outputs(output, attention_mask):
+def model_outputs(output: Any, attention_mask: torch.Tensor) -> dict[str, object]:
     """Every hidden state and attention map, with the positions that count (real tokens)."""
     real = attention_mask.bool()
     outputs = {}
@@ -125,7 +134,7 @@ def model_outputs(output, attention_mask):
     return outputs
 
 
-def model_hints(num_layers):
+def model_hints(num_layers: int) -> Mapping[str, tuple[str, str | None]]:
     hints = {"hidden_state_0": ("hidden_states[0] (the embeddings' output)", None)}
     for i in range(1, num_layers + 1):
         hints[f"hidden_state_{i}"] = (f"hidden_states[{i}] (after layer {i - 1})", None)
@@ -134,7 +143,7 @@ def model_hints(num_layers):
     return hints
 
 
-def encoder_forward(m):
+def encoder_forward(m: ModuleType) -> dict[str, object]:
     config = m.EncoderConfig(
         vocab_size=97, d_model=30, num_heads=5, num_layers=2, d_ff=43, max_len=23, type_vocab_size=3
     )
@@ -144,13 +153,13 @@ def encoder_forward(m):
     return {"parameters": parameter_names(encoder), **model_outputs(output, attention_mask)}
 
 
-def encoder_from_tiny_bert(m):
+def encoder_from_tiny_bert(m: ModuleType) -> dict[str, object]:
     bert = hf.tiny_bert()
     ids, attention_mask, types = tiny_inputs()
     return model_outputs(m.Encoder.from_hf(bert)(ids, attention_mask, types), attention_mask)
 
 
-def encoder_from_wrapped_bert(m):
+def encoder_from_wrapped_bert(m: ModuleType) -> dict[str, object]:
     class WithBert(torch.nn.Module):  # like BertForMaskedLM: the BertModel is its .bert
         def __init__(self):
             super().__init__()
@@ -168,12 +177,13 @@ MISSING = "encoder.layer.1.attention.self.query.weight"
 MISSHAPEN = "encoder.layer.0.intermediate.dense.weight"
 
 
-def encoder_bad_weights(m):
+def encoder_bad_weights(m: ModuleType) -> dict[str, object]:
     def tiny_bert_with(change):
         bert = hf.tiny_bert()
         state = bert.state_dict()
         change(state)
-        bert.state_dict = lambda *args, **kwargs: state  # what from_hf will read
+        # What from_hf will read (a method replaced on this one object).
+        bert.state_dict = lambda *args, **kwargs: state  # type: ignore[method-assign, assignment]
         return bert
 
     def drop(state):
@@ -199,21 +209,21 @@ def encoder_bad_weights(m):
     }
 
 
-def pretrained_batch():
+def pretrained_batch() -> tuple["BertModel", dict[str, torch.Tensor]]:
     from ..core.weights import encode_pairs, load_pretrained
 
     bert, tokenizer = load_pretrained()
     return bert, encode_pairs(tokenizer)
 
 
-def encoder_pretrained(m):
+def encoder_pretrained(m: ModuleType) -> dict[str, object]:
     bert, batch = pretrained_batch()
     encoder = m.Encoder.from_hf(bert).eval()
     output = encoder(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
     return model_outputs(output, batch["attention_mask"])
 
 
-def encoder_layer_dropout_ignored(m):
+def encoder_layer_dropout_ignored(m: ModuleType) -> dict[str, object]:
     layer = fill_parameters(m.EncoderLayer(30, 5, 43, dropout=0.5), seed=65)
     out, weights = layer(randn(2, 7, 30, seed=66))
     return {"out": out, "weights": weights}

@@ -4,6 +4,9 @@ Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says
 are used); each check is also a test in tests/test_feed_forward.py.
 """
 
+from types import ModuleType
+from typing import Any
+
 import torch
 
 from ..core.checking import (
@@ -24,12 +27,12 @@ NAME = "feed_forward"
 # ---- probes: what each check runs, on inputs it makes itself ---------------------------
 
 
-def gelu_values(m):
+def gelu_values(m: ModuleType) -> dict[str, object]:
     x = torch.linspace(-6, 6, 241)
     return {"gelu": m.gelu(x), "gelu64": m.gelu(x.double())}
 
 
-def judge_gelu(actual, expected):
+def judge_gelu(actual: dict[str, Any], expected: dict[str, Any]) -> None:
     """Each dtype within its own rounding: float64 computed in float32 anywhere loses its precision."""
     for key, what, atol, hint in (
         (
@@ -50,17 +53,17 @@ def judge_gelu(actual, expected):
         expect_close(actual[key], expected[key], atol=atol, what=what, hint=hint)
 
 
-def feed_forward_gelu(m):
+def feed_forward_gelu(m: ModuleType) -> dict[str, object]:
     ffn = fill_parameters(m.FeedForward(30, 43), seed=30)
     return {"parameters": parameter_names(ffn), "out": ffn(randn(2, 7, 30, seed=31))}
 
 
-def feed_forward_relu(m):
+def feed_forward_relu(m: ModuleType) -> dict[str, object]:
     ffn = fill_parameters(m.FeedForward(30, 43, activation="relu"), seed=32)
     return {"out": ffn(randn(2, 7, 30, seed=33))}
 
 
-def feed_forward_bad_activation(m):
+def feed_forward_bad_activation(m: ModuleType) -> dict[str, object]:
     valid = fill_parameters(m.FeedForward(30, 43, activation="relu"), seed=36)
     return {
         **working("FeedForward(30, 43, activation='relu') output", valid(randn(1, 4, 30, seed=36))),
@@ -72,7 +75,7 @@ def feed_forward_bad_activation(m):
     }
 
 
-def feed_forward_dropout(m):
+def feed_forward_dropout(m: ModuleType) -> dict[str, object]:
     ffn = fill_parameters(m.FeedForward(30, 43, dropout=0.5), seed=34)
     x = randn(2, 7, 30, seed=35)
     torch.manual_seed(0)
@@ -81,7 +84,7 @@ def feed_forward_dropout(m):
     return {"out_eval": out_eval, "out_train": ffn.train()(x)}
 
 
-def feed_forward_dropout_ignored(m):
+def feed_forward_dropout_ignored(m: ModuleType) -> dict[str, object]:
     ffn = fill_parameters(m.FeedForward(30, 43, dropout=0.5), seed=34)
     return {"out": ffn(randn(2, 7, 30, seed=35))}
 

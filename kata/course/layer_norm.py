@@ -4,6 +4,8 @@ Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says
 are used); each check is also a test in tests/test_layer_norm.py.
 """
 
+from types import ModuleType
+
 import torch
 
 from ..core.checking import Check, fill_parameters, parameter_names, randn
@@ -14,7 +16,7 @@ NAME = "layer_norm"
 # ---- probes: what each check runs, on inputs it makes itself ---------------------------
 
 
-def layer_norm_function(m):
+def layer_norm_function(m: ModuleType) -> dict[str, object]:
     # Rows with different means and spreads: a statistic over the wrong axis shows.
     x = randn(2, 7, 30, seed=40) * (0.5 + randn(2, 7, 1, seed=47).abs()) + 3 * randn(2, 7, 1, seed=48)
     weight, bias = 1 + randn(30, seed=41), randn(30, seed=42)
@@ -27,7 +29,7 @@ def layer_norm_function(m):
     }
 
 
-def layer_norm_module(m):
+def layer_norm_module(m: ModuleType) -> dict[str, object]:
     fresh = m.LayerNorm(30)
     norm = fill_parameters(m.LayerNorm(30, eps=1e-12), seed=45)
     given = fill_parameters(m.LayerNorm(30, eps=1e-2), seed=49)

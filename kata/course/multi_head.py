@@ -4,6 +4,8 @@ Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says
 are used); each check is also a test in tests/test_multi_head.py.
 """
 
+from types import ModuleType
+
 import torch
 
 from ..core.checking import (
@@ -24,12 +26,12 @@ NAME = "multi_head"
 # ---- probes: what each check runs, on inputs it makes itself ---------------------------
 
 
-def split_heads(m):
+def split_heads(m: ModuleType) -> dict[str, object]:
     x = randn(2, 7, 30, seed=20)
     return {"split": m.split_heads(x, 5), "merged": m.merge_heads(randn(2, 5, 7, 6, seed=21))}
 
 
-def multi_head_values(m):
+def multi_head_values(m: ModuleType) -> dict[str, object]:
     attention = fill_parameters(m.MultiHeadAttention(30, 5), seed=22)
     x = randn(3, 7, 30, seed=23)
     out, weights = attention(x)
@@ -43,7 +45,7 @@ def multi_head_values(m):
     }
 
 
-def multi_head_per_head_mask(m):
+def multi_head_per_head_mask(m: ModuleType) -> dict[str, object]:
     attention = fill_parameters(m.MultiHeadAttention(12, 3), seed=24)
     mask = torch.rand(2, 3, 5, 5, generator=torch.Generator().manual_seed(25)) > 0.4
     mask[..., 0] = True
@@ -54,7 +56,7 @@ def multi_head_per_head_mask(m):
     return {"out": out, "weights": weights, "causal_weights": causal_weights, "causal_out": causal_out}
 
 
-def multi_head_bad_head_count(m):
+def multi_head_bad_head_count(m: ModuleType) -> dict[str, object]:
     valid = fill_parameters(m.MultiHeadAttention(30, 5), seed=29)
     return {
         **working("MultiHeadAttention(30, 5) output", valid(randn(1, 4, 30, seed=29))[0]),
@@ -62,7 +64,7 @@ def multi_head_bad_head_count(m):
     }
 
 
-def multi_head_dropout(m):
+def multi_head_dropout(m: ModuleType) -> dict[str, object]:
     attention = fill_parameters(m.MultiHeadAttention(30, 5, dropout=0.5), seed=27)
     x = randn(2, 9, 30, seed=28)
     torch.manual_seed(0)  # also in eval(): a dropout wrongly active there drops the same values every run
@@ -77,7 +79,7 @@ def multi_head_dropout(m):
     }
 
 
-def multi_head_dropout_ignored(m):
+def multi_head_dropout_ignored(m: ModuleType) -> dict[str, object]:
     attention = fill_parameters(m.MultiHeadAttention(30, 5, dropout=0.5), seed=27)
     out, weights = attention(randn(2, 9, 30, seed=28))
     return {"out": out, "weights": weights}

@@ -4,6 +4,8 @@ Its checks, known mistakes, hints and diverge text (kata/course/__init__.py says
 are used); each check is also a test in tests/test_positional.py.
 """
 
+from types import ModuleType
+
 import torch
 
 from ..core.checking import (
@@ -22,14 +24,14 @@ NAME = "positional"
 # ---- probes: what each check runs, on inputs it makes itself ---------------------------
 
 
-def positional_table(m):
+def positional_table(m: ModuleType) -> dict[str, object]:
     return {
         "even_width": m.sinusoidal_positional_encoding(50, 16),
         "odd_width": m.sinusoidal_positional_encoding(9, 7),
     }
 
 
-def embeddings_learned(m):
+def embeddings_learned(m: ModuleType) -> dict[str, object]:
     # eps=1e-3, not the default: the norm must be built with the eps given.
     embeddings = fill_parameters(m.Embeddings(97, 30, 23, type_vocab_size=3, eps=1e-3), seed=50)
     ids = torch.randint(0, 97, (2, 23), generator=torch.Generator().manual_seed(51))
@@ -41,7 +43,7 @@ def embeddings_learned(m):
     }
 
 
-def embeddings_sinusoidal(m):
+def embeddings_sinusoidal(m: ModuleType) -> dict[str, object]:
     embeddings = fill_parameters(m.Embeddings(97, 30, 23, positional="sinusoidal"), seed=53)
     ids = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(54))
     return {
@@ -51,7 +53,7 @@ def embeddings_sinusoidal(m):
     }
 
 
-def embeddings_too_long(m):
+def embeddings_too_long(m: ModuleType) -> dict[str, object]:
     embeddings = fill_parameters(m.Embeddings(97, 30, 23), seed=57)
     sinusoidal = fill_parameters(m.Embeddings(97, 30, 23, positional="sinusoidal"), seed=58)
     longest = torch.arange(23).unsqueeze(0)  # exactly max_len: fine
@@ -69,7 +71,7 @@ def embeddings_too_long(m):
     }
 
 
-def embeddings_dropout(m):
+def embeddings_dropout(m: ModuleType) -> dict[str, object]:
     embeddings = fill_parameters(m.Embeddings(97, 30, 23, dropout=0.5), seed=55)
     ids = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(56))
     torch.manual_seed(0)
@@ -78,7 +80,7 @@ def embeddings_dropout(m):
     return {"out_eval": out_eval, "out_train": embeddings.train()(ids)}
 
 
-def embeddings_dropout_ignored(m):
+def embeddings_dropout_ignored(m: ModuleType) -> dict[str, object]:
     embeddings = fill_parameters(m.Embeddings(97, 30, 23, dropout=0.5), seed=55)
     ids = torch.randint(0, 97, (2, 11), generator=torch.Generator().manual_seed(56))
     return {"out": embeddings(ids)}
