@@ -19,7 +19,10 @@ import argparse
 import copy
 import functools
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -31,9 +34,14 @@ from kata.core.loading import ExerciseImportError, load_stack
 from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, load_pretrained, pretrained_source
 from kata.course import mistakes_for
-from kata.feedback.diagnosis import explain, variant_folder
-from kata.feedback.stages import record, stages
+from kata.feedback.diagnosis import Match, explain, variant_folder
+from kata.feedback.stages import Stage, record, stages
 from kata.grader.grading import find_submission
+
+if TYPE_CHECKING:
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
+
+    from kata.core.mistakes import Mistake
 
 # A stage matches within a whole model's tolerance in float32, as the tests allow, plus a
 # relative part for the stages before a norm, whose values grow past 30 on long sentences.
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
 
 
-def folder_of(args):
+def folder_of(args: argparse.Namespace) -> Path:
     if args.solutions:
         return SOLUTIONS
     return find_submission(args.submission) if args.submission else EXERCISES
@@ -98,12 +106,12 @@ def folder_of(args):
 # ---- running both models -------------------------------------------------------------
 
 
-def encode(tokenizer, sentence, pair=None):
+def encode(tokenizer: "PreTrainedTokenizerBase", sentence: str, pair: str | None = None) -> dict[str, Any]:
     """input_ids, token_type_ids, attention_mask, each (1, L), as BertModel takes them."""
     return dict(tokenizer(sentence, pair, truncation=True, return_tensors="pt"))
 
 
-def run_bert(bert, inputs):
+def run_bert(bert: "BertModel", inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Every stage of Hugging Face's BertModel on `inputs`."""
     return _bert_stages(bert, _frozen(inputs))
 
@@ -117,7 +125,7 @@ def _bert_stages(bert, inputs_key):
     return values
 
 
-def build_learners(folder, bert):
+def build_learners(folder: Path, bert: "BertModel") -> object:
     """The learner's Encoder, every module theirs, with the pretrained weights; raises CannotRun."""
     try:
         stack = load_stack(folder)
@@ -134,7 +142,7 @@ def build_learners(folder, bert):
         ) from error
 
 
-def unfinished(error, folder):
+def unfinished(error: BaseException, folder: Path) -> str:
     where = place_of(error, folder)
     return (
         f"Not finished yet: {where} raises NotImplementedError ({error}).\n"
@@ -143,7 +151,7 @@ def unfinished(error, folder):
     )
 
 
-def place_of(error, folder):
+def place_of(error: BaseException, folder: Path) -> str:
     """file:line where the learner's code in `folder` raised `error`; else the innermost frame
     (then the kata's own code raised it), to say where to look all the same."""
     return where_raised(error, folder) or where_raised(error) or "an unknown place"
@@ -152,7 +160,7 @@ def place_of(error, folder):
 # ---- comparing -----------------------------------------------------------------------
 
 
-def considered(stage, attention_mask):
+def considered(stage: Stage, attention_mask: torch.Tensor) -> torch.Tensor:
     """Where a stage's values count: real tokens only (for the weights, real query and key)."""
     real = attention_mask.bool()
     if stage.kind == "attention weights":
@@ -160,7 +168,9 @@ def considered(stage, attention_mask):
     return real[:, :, None]  # (B, L, 1)
 
 
-def judge(stage, yours, theirs, where, tokens):
+def judge(
+    stage: Stage, yours: torch.Tensor | str, theirs: torch.Tensor, where: torch.Tensor, tokens: Sequence[str]
+) -> StageComparison:
     """Does the learner's stage match BERT's? The comparison says by how much and where, if not."""
     if isinstance(yours, str):
         return StageComparison(False, yours)
@@ -184,7 +194,7 @@ def judge(stage, yours, theirs, where, tokens):
     return StageComparison(True, f"OK (largest difference {largest:.1e})")
 
 
-def locate(stage, index, tokens):
+def locate(stage: Stage, index: tuple[int, ...], tokens: Sequence[str]) -> str:
     """An index into a stage's tensor, in words: which token, feature, head."""
     if stage.kind == "attention weights":
         _, head, query, key = index
@@ -193,7 +203,7 @@ def locate(stage, index, tokens):
     return f"token {token} {tokens[token]!r}, feature {feature}"
 
 
-def agrees(value, theirs, where):
+def agrees(value: object, theirs: torch.Tensor, where: torch.Tensor) -> bool:
     """Whether a stage's value matches BERT's to within the tolerance on real tokens."""
     try:
         expect_close(value, theirs, atol=TOLERANCE, rtol=RELATIVE_TOLERANCE, what="stage", where=where)
@@ -202,7 +212,7 @@ def agrees(value, theirs, where):
     return True
 
 
-def same_numbers(yours, theirs, where):
+def same_numbers(yours: object, theirs: object, where: torch.Tensor) -> bool:
     """Whether two wrong results are the same wrong result (up to rounding)."""
     if not (isinstance(yours, torch.Tensor) and isinstance(theirs, torch.Tensor)):
         return yours == theirs
@@ -218,7 +228,9 @@ def same_numbers(yours, theirs, where):
 
 
 @functools.cache  # one per sentence and depth, shared by every mistake tried
-def miniature(bert, inputs_key, num_layers):
+def miniature(
+    bert: "BertModel", inputs_key: tuple[tuple[str, tuple[int, ...]], ...], num_layers: int
+) -> tuple["BertModel", dict[str, torch.Tensor]]:
     """The smallest BertModel that computes what `bert` does on one sentence in its first layers.
 
     Its vocabulary is only the sentence's tokens and it keeps only `num_layers` layers,
@@ -241,7 +253,13 @@ def miniature(bert, inputs_key, num_layers):
     return model, {**inputs, "input_ids": input_ids}
 
 
-def diagnose(stage, yours, bert, inputs, theirs):
+def diagnose(
+    stage: Stage,
+    yours: torch.Tensor | str,
+    bert: "BertModel",
+    inputs: dict[str, torch.Tensor],
+    theirs: dict[str, torch.Tensor],
+) -> list["Mistake"]:
     """The known mistakes (kata/course/) whose implementation first diverges at `stage`
     with the learner's numbers there; [] when none does (we never guess).
 
@@ -288,7 +306,7 @@ def _mistake_stages(mistake, bert, inputs_key, num_layers):
 # ---- the command ---------------------------------------------------------------------
 
 
-def compare(folder, sentence, pair=None):
+def compare(folder: Path, sentence: str, pair: str | None = None) -> int:
     """Print the stage-by-stage comparison; return the exit code."""
     if pretrained_source() is None:
         raise CannotRun(INSTALL_HINT)
@@ -319,7 +337,8 @@ def compare(folder, sentence, pair=None):
             print(paragraph(f"Your code raised {type(error).__name__}: {error}"))
         print(paragraph(explanation(stage, folder, bert.config)))
         if error is None or isinstance(yours[stage.name], torch.Tensor):
-            diagnosis = explain(diagnose(stage, yours[stage.name], bert, inputs, theirs))
+            found = diagnose(stage, yours[stage.name], bert, inputs, theirs)
+            diagnosis = explain([Match(mistake, exact=True) for mistake in found])  # the very same numbers
             if diagnosis:
                 print(paragraph(diagnosis.strip()))
         return EXIT_NOT_YET
@@ -327,7 +346,9 @@ def compare(folder, sentence, pair=None):
     return EXIT_OK
 
 
-def learners_stages(folder, bert, inputs, every_stage):
+def learners_stages(
+    folder: Path, bert: "BertModel", inputs: dict[str, torch.Tensor], every_stage: Sequence[Stage]
+) -> tuple[dict[str, torch.Tensor | str], Exception | None]:
     """({stage name: the learner's value, or what went wrong}, the error their forward raised)."""
     encoder = build_learners(folder, bert)
     if not isinstance(encoder, torch.nn.Module):  # the NumPy track: no sub-modules to hook
@@ -352,7 +373,7 @@ def learners_stages(folder, bert, inputs, every_stage):
     return yours, error
 
 
-def explanation(stage, folder, config):
+def explanation(stage: Stage, folder: Path, config: "BertConfig") -> str:
     """What `stage` computes and where to look, with this model's sizes and the learner's file names."""
     return course.diverge_explanation(stage.kind).format(
         layer=stage.layer,
@@ -364,5 +385,5 @@ def explanation(stage, folder, config):
     )
 
 
-def paragraph(text):
+def paragraph(text: str) -> str:
     return textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
