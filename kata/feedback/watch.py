@@ -18,14 +18,16 @@ import contextlib
 import signal
 import sys
 import time
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
+from typing import TextIO
 
 from kata import COURSE, EXERCISES, SOLUTIONS
 from kata.cli import existing_folder
 from kata.core.exits import EXIT_OK
 from kata.core.paths import shown_path
 from kata.grader import report
-from kata.grader.grading import Limits, Report, find_submission
+from kata.grader.grading import GroupResult, Limits, Report, find_submission
 from kata.grader.grading import grade as grade_in_children
 
 POLL_SECONDS = 0.5
@@ -34,18 +36,18 @@ STEPS = (*COURSE, "capstone")  # the order the learner works in
 BAR_WIDTH = 30
 
 
-def finished(group):
+def finished(group: GroupResult) -> bool:
     """Done, or nothing of it can be graded here (the capstone without the pretrained weights)."""
     return group.status == "done" or all(result.kind == "skipped" for result in group.results)
 
 
-def current_exercise(result):
+def current_exercise(result: Report) -> str | None:
     """The step to work on: the first exercise not done, then the capstone; None when all is done."""
     groups = {group.group: group for group in result.groups}
     return next((step for step in STEPS if step in groups and not finished(groups[step])), None)
 
 
-def progress_bar(result):
+def progress_bar(result: Report) -> str:
     done = sum(group.status == "done" for group in result.groups if group.group in COURSE)
     filled = round(BAR_WIDTH * done / len(COURSE))
     return (
@@ -54,13 +56,13 @@ def progress_bar(result):
     )
 
 
-def describe(step):
+def describe(step: str) -> str:
     if step == "capstone":
         return "the capstone (your whole encoder against pretrained BERT)"
     return f"exercise {COURSE.index(step) + 1} ({step})"
 
 
-def screen(result, step, note=""):
+def screen(result: Report, step: str | None, note: str = "") -> str:
     """The text of one screen: the course's progress, then the current step's line and next step."""
     folder = shown_path(result.submission)
     lines = [f"Transformer Encoder Kata, watching {folder}/", "", progress_bar(result), ""]
@@ -83,7 +85,7 @@ def screen(result, step, note=""):
     return "\n".join(lines)
 
 
-def modification_times(folder):
+def modification_times(folder: str | Path) -> dict[str, int]:
     """{file name: modification time} of the folder's Python files."""
     times = {}
     for path in Path(folder).glob("*.py"):
@@ -94,12 +96,12 @@ def modification_times(folder):
     return times
 
 
-def changed_exercises(before, after):
+def changed_exercises(before: Mapping[str, int], after: Mapping[str, int]) -> set[str]:
     names = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     return {Path(name).stem for name in names} & set(COURSE)
 
 
-def merged(result, fresh, graded):
+def merged(result: Report, fresh: Report, graded: Collection[str]) -> Report:
     """`result` with the groups in `graded` replaced by their fresh results."""
     fresh_groups = {group.group: group for group in fresh.groups}
     groups = [fresh_groups[group.group] if group.group in graded else group for group in result.groups]
@@ -107,7 +109,7 @@ def merged(result, fresh, graded):
 
 
 @contextlib.contextmanager
-def interrupt_note(out):
+def interrupt_note(out: TextIO) -> Iterator[None]:
     """While grading, Ctrl-C first says why leaving takes a moment: the running exercises finish first."""
 
     def note(signum, frame):
@@ -148,7 +150,14 @@ def run(args: argparse.Namespace) -> int:
     return watch(folder, limits=Limits(timeout=args.timeout))
 
 
-def watch(folder, grade=grade_in_children, poll=POLL_SECONDS, out=None, limits=None, rounds=None):
+def watch(
+    folder: str | Path,
+    grade: Callable[..., Report] = grade_in_children,
+    poll: float = POLL_SECONDS,
+    out: TextIO | None = None,
+    limits: Limits | None = None,
+    rounds: int | None = None,
+) -> int:
     """Watch `folder` until Ctrl-C, or all is done, or after `rounds` gradings (for tests); exit code 0."""
     out = out or sys.stdout
     try:
