@@ -18,7 +18,9 @@ paused_collector(lambda: __import__("torch"))  # before anything imports torch
 
 import inspect
 import types
+from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import torch
@@ -28,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from kata import COURSE, EXERCISES, REPO, SOLUTIONS, course, track_folder
 from kata.core import hf
 from kata.core.as_torch import as_torch
-from kata.core.checking import run_check
+from kata.core.checking import Check, run_check
 from kata.core.compare import Mismatch
 from kata.core.loading import ExerciseImportError, load, load_stack, origin
 from kata.core.paths import shown_path, where_raised
@@ -47,8 +49,11 @@ settings.register_profile(
 )
 settings.load_profile("kata")
 
+if TYPE_CHECKING:
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
 
-def pytest_addoption(parser):
+
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kata", "Transformer Encoder Kata")
     group.addoption(
         "--solutions", action="store_true", help="test the reference solutions/ instead of exercises/"
@@ -65,7 +70,7 @@ def pytest_addoption(parser):
 MAINTAINER_TESTS = REPO / "maintainer_tests"
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     # `pytest --solutions` with no path also runs the maintainer tests: everything an
     # instructor needs to trust (stubs in sync, hints, views, the recording, the NumPy face).
     if (
@@ -87,11 +92,11 @@ def pytest_configure(config):
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
+def pytest_unconfigure(config: pytest.Config) -> None:
     freeze()  # exit without walking transformers and the models once more (fast_start)
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A test of what only the other track has (autograd and train mode; float64 loading) is not
     # a test of this track at all: it is left out, not counted as deselected.
     off_track = "numpy_only" if config.getoption("--track") == "torch" else "torch_only"
@@ -113,22 +118,22 @@ class Implementation:
     kata/core/as_torch.py, so the tests call it exactly as they call a PyTorch one.
     """
 
-    def __init__(self, folder, track="torch"):
+    def __init__(self, folder: str | Path, track: str = "torch") -> None:
         self.folder = Path(folder).resolve()
         self.track = track
 
-    def module(self, name):
+    def module(self, name: str) -> types.ModuleType:
         """This implementation's `name` module, built on the reference modules before it."""
         return self._face(load(name, self.folder, reference=track_folder(SOLUTIONS, self.track)))
 
-    def stack(self):
+    def stack(self) -> types.ModuleType:
         """The encoder module with every module below it from this implementation too."""
         return self._face(load_stack(self.folder))
 
     def _face(self, module):
         return as_torch(module) if self.track == "numpy" else module
 
-    def run_check(self, check):
+    def run_check(self, check: Check) -> None:
         """Run one graded check (kata/course/) on this implementation, exactly as the grader judges it."""
         if check.needs_weights and pretrained_source() is None:
             pytest.skip(INSTALL_HINT)
@@ -140,11 +145,11 @@ class Implementation:
         except Mismatch as mismatch:
             # As BaseException.add_note does from Python 3.11; the report below shows __notes__.
             note = f"(graded check {check.name}: {check.title}; {check.points:g} points)"
-            mismatch.__notes__ = [*getattr(mismatch, "__notes__", []), note]
+            mismatch.__notes__ = [*getattr(mismatch, "__notes__", []), note]  # type: ignore[attr-defined]
             raise
 
 
-def pytest_generate_tests(metafunc):
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test that asks for `graded_check` runs once per graded check of its file's exercise
     (the encoder's file also has the capstone's): the checks' pytest twins."""
     if "graded_check" not in metafunc.fixturenames:
@@ -170,39 +175,39 @@ def _folder_under_test(config):
 
 
 @pytest.fixture(scope="session")
-def impl(pytestconfig):
+def impl(pytestconfig: pytest.Config) -> Implementation:
     """The implementation under test."""
     return Implementation(_folder_under_test(pytestconfig), pytestconfig.getoption("--track"))
 
 
 @pytest.fixture(scope="session")
-def reference():
+def reference() -> Implementation:
     """The reference implementation (solutions/)."""
     return Implementation(SOLUTIONS)
 
 
 @pytest.fixture(scope="session")
-def tiny_bert_config():
+def tiny_bert_config() -> "BertConfig":
     """A BERT config with small, odd, mutually different sizes (kata/core/hf.py)."""
     import_transformers()
     return hf.tiny_bert_config()
 
 
 @pytest.fixture(scope="session")
-def tiny_bert():
+def tiny_bert() -> "BertModel":
     """A seeded random BertModel in eval mode, every parameter redrawn (kata/core/hf.py)."""
     import_transformers()
     return hf.tiny_bert()
 
 
 @pytest.fixture(scope="session")
-def hf_recording():
+def hf_recording() -> dict[str, Any]:
     """tiny_bert() recorded for the Hugging Face tests of exercises 2 to 5 (kata/core/hf.py): no transformers import."""
     return hf.load_recording()
 
 
 @pytest.fixture(scope="session")
-def pretrained():
+def pretrained() -> tuple["BertModel", "PreTrainedTokenizerBase"]:
     """(BertModel, tokenizer) with the real pretrained weights; skips with an install hint without them."""
     if pretrained_source() is None:
         pytest.skip(INSTALL_HINT)
@@ -211,7 +216,7 @@ def pretrained():
 
 
 @pytest.fixture(scope="session")
-def pretrained_batch(pretrained):
+def pretrained_batch(pretrained: tuple["BertModel", "PreTrainedTokenizerBase"]) -> dict[str, torch.Tensor]:
     """Real sentence pairs, padded, with two token types: input_ids, token_type_ids, attention_mask."""
     return encode_pairs(pretrained[1])
 
@@ -241,7 +246,9 @@ def _short_report(excinfo):
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.excinfo is not None:
         short, kind = _short_report(call.excinfo)
@@ -325,11 +332,11 @@ def _track_option(config):
     return " --track numpy" if config.getoption("--track") == "numpy" else ""
 
 
-def pytest_report_header(config):
+def pytest_report_header(config: pytest.Config) -> str:
     return f"kata: testing {shown_path(_folder_under_test(config))}/ ({config.getoption('--track')} track)"
 
 
-def pytest_terminal_summary(terminalreporter, config):
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     failures = config.stash.get(_failures_key, [])
     folder = shown_path(_folder_under_test(config))
     failing = [name for name in COURSE if any(exercise == name for exercise, _ in failures)]
