@@ -311,3 +311,8 @@ DIVERGE = {
     "MultiHeadAttention.forward in {multi_head}, and, in {encoder}, at the BERT weights "
     "hf_weight_names loads into q_proj and k_proj and the mask Encoder.forward builds.",
 }
+
+
+# ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
+
+USES = {"float64": ("values",), "dropout": ("values",)}

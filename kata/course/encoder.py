@@ -593,3 +593,17 @@ DIVERGE = {
     "and norm2 rather than norm1) and at the weights hf_weight_names loads into norm2 "
     "(output.LayerNorm).",
 }
+
+
+# ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
+
+USES = {
+    "relu_layer": ("post_norm_layer",),
+    "layer_dropout": ("post_norm_layer",),
+    "forward": ("post_norm_layer",),
+    "config": ("forward",),
+    "from_tiny_bert": ("forward",),
+    "from_wrapped_bert": ("from_tiny_bert",),
+    "bad_weights": ("from_tiny_bert",),
+    "pretrained": ("from_tiny_bert",),
+}

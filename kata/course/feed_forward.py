@@ -282,3 +282,8 @@ DIVERGE = {
     "EncoderLayer.forward in {encoder} passes to self.ffn, and at the weights "
     "hf_weight_names loads into linear1 (intermediate.dense) and linear2 (output.dense).",
 }
+
+
+# ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
+
+USES = {"gelu_network": ("gelu",), "dropout": ("gelu",)}

@@ -260,3 +260,8 @@ HINTS = (
 )
 
 DIVERGE: dict[str, str] = {}
+
+
+# ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
+
+USES = {"module": ("function",)}

@@ -334,3 +334,8 @@ DIVERGE = {
     "MultiHeadAttention.forward in {multi_head}, and at the weights hf_weight_names in "
     "{encoder} loads into v_proj and out_proj (attention.output.dense).",
 }
+
+
+# ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
+
+USES = {"values": ("split_merge",), "per_head_mask": ("values",), "dropout": ("values",)}

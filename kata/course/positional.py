@@ -357,3 +357,8 @@ DIVERGE = {
     "{positional}, at layer_norm in {layer_norm} (this is the first norm to run), and at "
     "how Encoder.from_hf and hf_weight_names in {encoder} load the embeddings.",
 }
+
+
+# ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
+
+USES = {"sinusoidal": ("table",), "too_long": ("table",)}

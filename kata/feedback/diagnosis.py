@@ -301,12 +301,14 @@ def diagnose(
     return exact or matches
 
 
-def explain(matches: Sequence[Match]) -> str:
+def explain(matches: "Sequence[Match | Mistake]") -> str:
     """The sentence that names the mistake(s), or "" when none matched.
 
     "exactly" only for exact matches (diagnose puts them first and alone); "looks like" else."""
     if not matches:
         return ""
+    # A bare Mistake (kata diverge's own diagnosis, which compares every stage) counts as exact.
+    matches = [match if isinstance(match, Match) else Match(match, True) for match in matches]
     named = "; or you ".join(
         f"{match.mistake.description} ({match.mistake.exercise}/{match.mistake.name})" for match in matches
     )
@@ -340,3 +342,52 @@ def diagnose_check(
 
     with reference_lock:  # loading modules is not thread-safe
         return diagnose(failure, check.group, run, track, learner)
+
+
+# ---- the cause first: a failing check that a later check of the same exercise runs too ----
+
+
+def uses(check: "Check", track: str = "torch") -> tuple["Check", ...]:
+    """The checks of `check`'s exercise whose code it runs too (the course module's USES:
+    {slug: slugs}), in course order: when one of them fails, fix that first."""
+    from kata.course import exercise, group_checks
+
+    if check.group not in COURSE:
+        return ()
+    slug = check.slug.removesuffix("_inference_only")
+    used = getattr(exercise(check.group), "USES", {}).get(slug, ())
+    return tuple(
+        other
+        for other in group_checks(check.group, track)
+        if other.slug.removesuffix("_inference_only") in used
+    )
+
+
+def root_cause(check: "Check", passed: Callable[["Check"], bool], track: str = "torch") -> "Check | None":
+    """The first check that `check` uses (directly or through another) and that fails by
+    `passed(check)`, the most basic first; None when every one of them passes."""
+    for used in uses(check, track):
+        deeper = root_cause(used, passed, track)
+        if deeper is not None:
+            return deeper
+        if not passed(used):
+            return used
+    return None
+
+
+def fix_first(root: "Check", used: bool = True) -> str:
+    """What a failure says instead of its own hint when a more basic check fails: `used` when the
+    failed check is known to use it (USES), else only that the rest of the exercise builds on it."""
+    why = "this test uses it" if used else "it fails too, and the rest of this exercise builds on it"
+    return f"\n  Fix {root.name} first ({root.title}): {why}."
+
+
+def basics(exercise: str, track: str = "torch") -> tuple["Check", ...]:
+    """The checks of `exercise` that others use and that use none themselves, in course order."""
+    from kata.course import group_checks
+
+    if exercise not in COURSE:
+        return ()
+    checks = group_checks(exercise, track)
+    used = {other.name for check in checks for other in uses(check, track)}
+    return tuple(check for check in checks if check.name in used and not uses(check, track))

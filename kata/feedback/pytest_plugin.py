@@ -35,7 +35,16 @@ from kata.core.compare import Mismatch
 from kata.core.loading import ExerciseImportError, load, load_stack, origin
 from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
-from kata.feedback.diagnosis import diagnose, diagnose_check, explain, learner_outcomes
+from kata.feedback.diagnosis import (
+    basics,
+    diagnose,
+    diagnose_check,
+    explain,
+    fix_first,
+    learner_outcomes,
+    root_cause,
+    silently,
+)
 
 # Derandomized, so a learner sees the same failing example on every run.
 # Without the explain phase, which prints lines of the kata's own code that mean nothing to a learner.
@@ -253,7 +262,19 @@ def pytest_runtest_makereport(
     if report.failed and call.excinfo is not None:
         short, kind = _short_report(call.excinfo)
         diagnosed = item.config.stash.setdefault(_diagnosed_key, [0])
-        if kind == "wrong" and call.when == "call" and diagnosed[0] < DIAGNOSED_FAILURES:
+        diagnoses = item.config.stash.setdefault(_diagnoses_key, [])
+        roots = item.config.stash.setdefault(_roots_key, {})  # root check name -> its entry in diagnoses
+        root = _root_cause(item) if kind == "wrong" and call.when == "call" else None
+        if root is not None:
+            # A more basic check of this exercise fails too: that failure, not this test's own hint, is the way in.
+            kept = [
+                line for line in (short or str(report.longrepr)).splitlines() if "Where to look:" not in line
+            ]
+            short = "\n".join(kept) + fix_first(root, used=item.funcargs.get("graded_check") is not None)
+            if root.name not in roots:
+                roots[root.name] = len(diagnoses)
+                diagnoses.append(f"{root.name} ({root.title}): later tests use it.")
+        elif kind == "wrong" and call.when == "call" and diagnosed[0] < DIAGNOSED_FAILURES:
             diagnosed[0] += 1
             diagnosis = _diagnosis(item, call.excinfo.value)
             if diagnosis:
@@ -264,7 +285,11 @@ def pytest_runtest_makereport(
                     if "Where to look:" not in line
                 ]
                 short = "\n".join(kept) + diagnosis
-                item.config.stash.setdefault(_diagnoses_key, []).append(diagnosis.strip())
+                check = item.funcargs.get("graded_check")
+                if check is not None and check.name in roots:  # the root's own diagnosis takes its place
+                    diagnoses[roots[check.name]] = diagnosis.strip()
+                else:
+                    diagnoses.append(diagnosis.strip())
         if short:
             report.longrepr = short
         item.config.stash.setdefault(_failures_key, []).append((_exercise_of(item), kind))
@@ -275,6 +300,32 @@ def pytest_runtest_makereport(
 DIAGNOSED_FAILURES = 3
 _diagnosed_key = pytest.StashKey[list]()
 _diagnoses_key = pytest.StashKey[list]()
+_roots_key = pytest.StashKey[dict]()
+
+
+def _root_cause(item):
+    """The more basic graded check of this exercise that this graded check's twin uses and that
+    fails too (kata/feedback/diagnosis.py root_cause), or None."""
+    check, exercise = item.funcargs.get("graded_check"), _exercise_of(item)
+    impl = Implementation(_folder_under_test(item.config), item.config.getoption("--track"))
+    if exercise is None or (check is not None and check.group not in COURSE):
+        return None
+
+    def passed(used):
+        if used.needs_weights:
+            return True
+        try:
+            with silently():
+                run_check(used, impl.module(used.group))
+        except Exception:  # noqa: BLE001  (the learner's code may fail in any way)
+            return False
+        return True
+
+    track = item.config.getoption("--track")
+    if check is not None:
+        return root_cause(check, passed, track)
+    # A test of its own: the exercise's most basic failing check, if any (its code is what the rest builds on).
+    return next((basic for basic in basics(exercise, track) if not passed(basic)), None)
 
 
 def _diagnosis(item, failure):

@@ -46,7 +46,7 @@ def next_step(report: "Report") -> str:
         failing = [result for result in group.results if not result.passed and result.kind != "skipped"]
         if not failing:
             continue
-        first = failing[0]
+        first = root_failure(failing, group.results, report.track)
         module = "encoder" if group.group == "capstone" else group.group
         where = f"{shown_path(report.submission)}/{module}.py"
         if group.group == "capstone":
@@ -56,7 +56,10 @@ def next_step(report: "Report") -> str:
         else:
             heading = f"Next: exercise {COURSE.index(group.group) + 1}, {where}, is {group.status}."
         lines = [heading, f"  First failing check: {first.check.name} ({first.check.title})"]
-        lines += [f"  {line}" for line in clean(first.message).splitlines()[:6]]
+        message = clean(first.message).strip() or "failed, without a message"
+        lines += [f"  {line}" for line in message.splitlines()[:6]]
+        if not any(word in message for word in ("Where to look:", "Diagnosis:", "first (")):
+            lines.append(f"  Where to look: {hint_for(first.check, module)}")
         if group.problem:
             lines.append(f"  The process {group.problem}")
         if group.output.strip():
@@ -71,6 +74,25 @@ def next_step(report: "Report") -> str:
         why = "" if "--only" in reason else f" ({reason})"
         return f"Everything graded passes. Not graded in this run: {names}{why}."
     return "All done: every check passes, and your encoder reproduces pretrained BERT. Well done!"
+
+
+def root_failure(failing: list[Any], results: list[Any], track: str = "torch") -> Any:
+    """The failing result whose failure explains the others: the first failing check that no
+    more basic failing check of its exercise is used by (kata/feedback/diagnosis.py root_cause)."""
+    from kata.feedback.diagnosis import root_cause
+
+    passed = {result.check.name: result.passed or result.kind == "skipped" for result in results}
+    for result in failing:
+        root = root_cause(result.check, lambda check: passed.get(check.name, True), track)
+        if root is None:
+            return result
+    return failing[0]
+
+
+def hint_for(check: Any, module: str) -> str:
+    """A hint for a failure that carries none: the check's first, else the exercise's graded hints."""
+    hints = [hint for _, hint in getattr(check, "hints", {}).values() if hint]
+    return hints[0] if hints else f"`kata hint {module}` gives this exercise's hints, one more each time"
 
 
 def gradescope(report: "Report") -> dict[str, Any]:
