@@ -80,9 +80,12 @@ def as_torch(module: types.ModuleType) -> types.ModuleType:
 
 
 def to_numpy(value: object) -> Any:
-    """Tensors (also inside lists and tuples) copied into arrays; anything else as it is."""
+    """Tensors (also inside lists and tuples) copied into arrays, a view the NumPy object behind it
+    (an Encoder handed to SentenceEncoder(encoder, pooling)); anything else as it is."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy().copy()
+    if isinstance(value, ModuleView):
+        return value.numpy_module
     if isinstance(value, list | tuple) and type(value) in (list, tuple):
         return type(value)(to_numpy(item) for item in value)
     return value

@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 
 from .. import COURSE, SOLUTIONS
+from ..course import CAPSTONE_OF
 
 
 class ExerciseImportError(Exception):
@@ -60,9 +61,10 @@ def origin(module: object) -> tuple[str, Path, Path] | None:
     return None
 
 
-def load_stack(folder: str | Path) -> types.ModuleType:
-    """The whole encoder stack from `folder` alone (every module its own)."""
-    return load(COURSE[-1], folder, reference=folder)
+def load_stack(folder: str | Path, module: str = CAPSTONE_OF) -> types.ModuleType:
+    """The whole encoder stack from `folder` alone (every module its own): the encoder, or with
+    `module` another exercise and every module before it (load_stack(folder, "embeddings"))."""
+    return load(module, folder, reference=folder)
 
 
 class _KataModule(types.ModuleType):

@@ -2,6 +2,7 @@
 
     kata/course/attention.py ... encoder.py   one exercise each: checks, mistakes, hints, diverge
     kata/course/capstone.py                   the whole stack, every module the learner's
+    kata/course/embeddings.py                 the optional finale: sentence embeddings (no points by default)
 
 Each exercise module defines NAME, CHECKS (the graded checks; an exercise's points are
 the sum of its checks' points), MISTAKES and NUMPY_MISTAKES (the known-wrong catalogue),
@@ -21,9 +22,13 @@ if TYPE_CHECKING:
     from ..core.mistakes import Mistake
 
 # The exercises in course order. Each module imports only modules before it.
-COURSE = ("attention", "multi_head", "feed_forward", "layer_norm", "positional", "encoder")
-# What the grader grades: each exercise, then the capstone (the learner's whole stack).
-GROUPS = (*COURSE, "capstone")
+COURSE = ("attention", "multi_head", "feed_forward", "layer_norm", "positional", "encoder", "embeddings")
+# The exercise the capstone runs the learner's whole stack of: the encoder, exercise 6.
+CAPSTONE_OF = "encoder"
+# What the grader grades: each exercise up to the encoder, then the capstone (the learner's whole
+# stack), then the optional exercises after it (embeddings: no points unless an instructor gives some).
+_AFTER_CAPSTONE = COURSE.index(CAPSTONE_OF) + 1
+GROUPS = (*COURSE[:_AFTER_CAPSTONE], "capstone", *COURSE[_AFTER_CAPSTONE:])
 TRACKS = ("torch", "numpy")
 
 

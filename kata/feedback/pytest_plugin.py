@@ -164,7 +164,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "graded_check" not in metafunc.fixturenames:
         return
     exercise = _exercise_of(metafunc.definition)
-    groups = (exercise, "capstone") if exercise == COURSE[-1] else (exercise,)
+    groups = (exercise, "capstone") if exercise == course.CAPSTONE_OF else (exercise,)
     track = metafunc.config.getoption("--track")
     checks = [check for group in groups for check in course.group_checks(group, track)]
     metafunc.parametrize(
@@ -388,30 +388,40 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = next_step(config, terminalreporter.stats)
+    if lines:
+        terminalreporter.write_sep("-", "next step")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def next_step(config: pytest.Config, stats: dict[str, list[Any]]) -> list[str]:
+    """The lines of the run's next step (none when there is nothing to say), from the failures
+    this plugin noted and pytest's `stats` of reports: printed at the end of every run, and
+    shown by the notebook's check (kata/feedback/notebook.py)."""
     failures = config.stash.get(_failures_key, [])
     folder = shown_path(_folder_under_test(config))
     failing = [name for name in COURSE if any(exercise == name for exercise, _ in failures)]
-    ran = {_exercise_of(report) for report in terminalreporter.stats.get("passed", [])}
+    ran = {_exercise_of(report) for report in stats.get("passed", [])}
     if not failing:
         finished = [name for name in COURSE if name in ran]
         if finished and finished[-1] != COURSE[-1] and not config.getoption("--solutions"):
             following = COURSE[COURSE.index(finished[-1]) + 1]
-            terminalreporter.write_sep("-", "next step")
-            terminalreporter.write_line(
+            return [
                 f"Every test that ran passes. Next: exercise {COURSE.index(following) + 1}, "
                 f"{folder}/{following}.py: pytest tests/test_{following}.py{_track_option(config)}"
-            )
-        return
+            ]
+        return []
     first = failing[0]
     kinds = {kind for exercise, kind in failures if exercise == first}
     count = sum(exercise == first for exercise, _ in failures)
     state = "not started yet" if kinds == {"todo"} else "in progress"
     tests = "tests fails" if count == 1 else "tests fail"
-    terminalreporter.write_sep("-", "next step")
-    terminalreporter.write_line(
+    lines = [
         f"Exercise {COURSE.index(first) + 1} of {len(COURSE)}, {folder}/{first}.py, is {state}: "
         f"{count} of its {tests}. Work on it with: pytest tests/test_{first}.py{_track_option(config)}"
-    )
+    ]
     diagnoses = config.stash.get(_diagnoses_key, [])
     if diagnoses:
-        terminalreporter.write_line(f"Fix this first: {diagnoses[0].removeprefix('Diagnosis: ')}")
+        lines.append(f"Fix this first: {diagnoses[0].removeprefix('Diagnosis: ')}")
+    return lines

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from kata import COURSE, EXERCISES, SOLUTIONS
+from kata import COURSE, EXERCISES, GROUPS, SOLUTIONS
 from kata.cli import existing_folder
 from kata.core.exits import EXIT_OK
 from kata.core.paths import shown_path
@@ -32,7 +32,7 @@ from kata.grader.grading import grade as grade_in_children
 
 POLL_SECONDS = 0.5
 CLEAR_SCREEN = "\033[2J\033[H"  # ANSI: clear, cursor to the top left; any terminal of this century
-STEPS = (*COURSE, "capstone")  # the order the learner works in
+STEPS = GROUPS  # the order the learner works in: the exercises, the capstone after the encoder
 BAR_WIDTH = 30
 
 
