@@ -354,17 +354,19 @@ def bwrap_command(
             command += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             command += ["--ro-bind", target, target]
+    # The tmpfs first: a Python installation under /tmp (a CI's fresh virtual environment) is
+    # bound on top of it, read-only, instead of being hidden by it.
+    command += ["--size", str(TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     made: set[str] = set()
     for root in readable_roots():
         if any(root == h or root.startswith(h.rstrip("/") + "/") for h in hidden):
             continue  # an editable install inside the repository: the child has its own copy
         for parent in _parents(root):
-            if parent not in made and parent not in ("/usr", "/etc"):
+            if parent not in made and parent not in ("/usr", "/etc", "/tmp"):
                 command += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
         command += ["--ro-bind", root, root]
     command += ["--proc", "/proc", "--dev", "/dev"]
-    command += ["--size", str(TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]
     command += ["--ro-bind", str(job_folder), "/job", "--chdir", "/tmp"]
     for key, value in env.items():
         command += ["--setenv", key, value]
