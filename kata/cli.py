@@ -5,6 +5,7 @@
     kata hint attention          show the next hint for an exercise
     kata diverge "A sentence."   where your encoder's numbers part from BERT's, stage by stage
     kata view "A sentence."      draw your encoder's attention next to BertModel's
+    kata search "A query."       rank the lines of a file by meaning with your own encoder
     kata stubs [--check]         (maintainers) regenerate exercises/ from solutions/
     kata bench [--quick]         (maintainers) how fast the kata is
 
@@ -40,6 +41,7 @@ COMMANDS = {
         "kata.feedback.diverge", "where your encoder's numbers part from BERT's, stage by stage"
     ),
     "view": Command("kata.views.attention_view", "draw your encoder's attention next to BertModel's"),
+    "search": Command("kata.views.search", "rank a file's lines by meaning with your encoder (exercise 7)"),
     "stubs": Command("kata.maintainer.stubs", "(maintainers) regenerate exercises/ from solutions/"),
     "bench": Command(
         "kata.maintainer.bench", "(maintainers) time the reference encoder and the feedback loop"
