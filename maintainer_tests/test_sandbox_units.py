@@ -336,6 +336,10 @@ def test_kill_leftovers_with_nothing_left_returns_at_once(tmp_path):
 def test_kill_leftovers_kills_a_process_that_names_the_folder(tmp_path):
     code = "import time; time.sleep(60)"
     leftover = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "x")])
+    cmdline = Path(f"/proc/{leftover.pid}/cmdline")
+    deadline = time.monotonic() + 10
+    while str(tmp_path).encode() not in cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the child has exec'd: before, its command line is pytest's
     try:
         kill_leftovers(tmp_path)
         assert leftover.wait(timeout=10) == -signal.SIGKILL
