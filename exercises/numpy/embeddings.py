@@ -34,7 +34,8 @@ import numpy as np
 
 from .encoder import Encoder
 
-POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}  # as in solutions/embeddings.py
+# The pooling modes this exercise implements (as in solutions/embeddings.py).
+POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
 
 
 # Same as solutions/embeddings.py: PoolingConfig
