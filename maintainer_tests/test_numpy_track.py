@@ -135,7 +135,9 @@ def test_every_grader_check_of_the_numpy_track_passes_on_the_numpy_reference(che
     else:
         module = load(check.group, NUMPY_SOLUTIONS, reference=NUMPY_SOLUTIONS)
     outputs = check.probe(as_torch(module))
-    result = grading.score_outputs(check, {key: wire.encode(value) for key, value in outputs.items()}, "numpy")
+    result = grading.score_outputs(
+        check, {key: wire.encode(value) for key, value in outputs.items()}, "numpy"
+    )
     assert result.passed, f"the grader's check {check.name} fails on solutions/numpy/: {result.message}"
 
 
