@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from kata.grader.grading import Report
 
 REPORT_OPTION = "--kata-notebook-report"
+SHOWN_OPEN = 3  # failures shown unfolded, as many as pytest diagnoses (DIAGNOSED_FAILURES)
 CHECK_TIMEOUT = 600  # seconds of one exercise's tests before the run is stopped (an infinite loop?)
 COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700", "todo": "#57606a"}
 
@@ -148,14 +149,17 @@ class CheckReport:
         parts.append(f"<h3 style='margin:6px 0;color:{colour}'>{_e(self.headline())}</h3>")
         if self.problem:
             parts.append(_pre(self.problem))
-        for message, names in self.failures():
+        failures = self.failures()
+        for number, (message, names) in enumerate(failures):
+            if number == SHOWN_OPEN:  # the first few are the ones pytest diagnoses: the rest folded away
+                parts.append(f"<details><summary>{len(failures) - number} more failures</summary>")
             more = (
                 f" <span style='color:#57606a'>and {len(names) - 1} more tests</span>"
                 if len(names) > 1
                 else ""
             )
             parts.append(
-                f"<details {'open' if not message.startswith('not implemented yet') or len(names) < 3 else ''}>"
+                f"<details {'open' if number < SHOWN_OPEN else ''}>"
                 f"<summary><b style='color:{COLOURS['failed']}'>&#10007;</b> {_e(names[0])}{more}</summary>"
                 f"{_message(message)}"
                 + (
@@ -165,6 +169,8 @@ class CheckReport:
                 )
                 + "</details>"
             )
+        if len(failures) > SHOWN_OPEN:
+            parts.append("</details>")
         skipped = [test for test in self.tests if test.outcome == "skipped"]
         if skipped:
             parts.append(
