@@ -152,7 +152,8 @@ def run_group(
 
         return GroupResult(group, [CheckResult(c, False, INSTALL_HINT, "skipped") for c in group_checks_])
     module = "encoder" if group == "capstone" else group
-    needed = COURSE if group == "capstone" else (module,)
+    # The capstone is the learner's whole encoder stack: every module up to encoder.py.
+    needed = COURSE[: COURSE.index("encoder") + 1] if group == "capstone" else (module,)
     missing = [name for name in needed if not (submission / f"{name}.py").is_file()]
     if missing:
         message = f"no {', '.join(name + '.py' for name in missing)} in {submission}"
