@@ -76,8 +76,11 @@ def test_a_save_regrades_the_current_exercise_and_moves_on_once_it_is_done(tmp_p
     out = io.StringIO()
     assert watch(tmp_path, grade=grade, poll=0.01, out=out, rounds=1) == 0
     text = out.getvalue()
-    assert calls == [None, ["feed_forward"]], f"expected a full grading, then feed_forward alone: {calls}"
-    assert "Saved: grading feed_forward" in text, text
+    # The capstone runs the whole stack: any saved module may change its result.
+    assert calls == [None, ["feed_forward", "capstone"]], (
+        f"expected a full grading, then feed_forward and the capstone: {calls}"
+    )
+    assert "Saved: grading feed_forward, capstone" in text, text
     assert "Exercise 3 (feed_forward) is done. On to exercise 4 (layer_norm)." in text, text
     assert "\033[2J" not in text, "the screen is cleared only in a terminal"
 
@@ -89,3 +92,43 @@ def test_ctrl_c_says_bye_and_exits_0(tmp_path):
     out = io.StringIO()
     assert watch(tmp_path, grade=interrupted, poll=0.01, out=out) == 0
     assert out.getvalue().rstrip().endswith("Bye")
+
+
+def save(path, seconds=1):
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + seconds * 10**9))
+
+
+def test_a_save_regrades_the_capstone_and_drops_its_stale_failure(tmp_path):
+    for name in COURSE:
+        shutil.copyfile(SOLUTIONS / f"{name}.py", tmp_path / f"{name}.py")
+    calls = []
+
+    def grade(folder, only=None, limits=None, progress=None):
+        calls.append(only)
+        if only is None:  # the capstone fails because of a lower module, which the learner then fixes
+            save(tmp_path / "layer_norm.py")
+            return fake_report({"capstone": "in progress"}, tmp_path)
+        return fake_report({}, tmp_path)
+
+    out = io.StringIO()
+    watch(tmp_path, grade=grade, poll=0.01, out=out, rounds=1)
+    assert calls == [None, ["layer_norm", "capstone"]], calls
+    assert out.getvalue().rstrip().endswith("Well done!"), "the capstone's stale failure was kept"
+
+
+def test_watch_keeps_watching_once_everything_is_done(tmp_path):
+    for name in COURSE:
+        shutil.copyfile(SOLUTIONS / f"{name}.py", tmp_path / f"{name}.py")
+    calls = []
+
+    def grade(folder, only=None, limits=None, progress=None):
+        calls.append(only)
+        if only is None:  # all done; then the learner breaks a file
+            save(tmp_path / "attention.py")
+            return fake_report({}, tmp_path)
+        return fake_report({"attention": "in progress"}, tmp_path)
+
+    out = io.StringIO()
+    watch(tmp_path, grade=grade, poll=0.01, out=out, rounds=1)
+    assert calls == [None, ["attention", "capstone"]], "a save after everything was done was not graded"
+    assert "exercise 1, " in out.getvalue().split("Saved: grading")[-1].lower(), out.getvalue()

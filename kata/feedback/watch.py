@@ -5,8 +5,9 @@
 
 It grades every exercise once, then shows the course's progress and the exercise to work
 on: the first one, in course order, that is not done (after the six, the capstone). Each
-time a file in the folder is saved it grades that exercise again, and any other whose
-file changed; once it is done, it moves on to the next. Ctrl-C leaves.
+time a file in the folder is saved it grades that exercise again, any other whose file
+changed, and the capstone (it runs every module); once it is done, it moves on to the
+next. Once everything is done it keeps watching, so a later save is graded too. Ctrl-C leaves.
 
 It notices saves by polling the files' modification times twice a second: six small
 files, so this costs nothing, needs no dependency and behaves the same on every system
@@ -101,6 +102,16 @@ def changed_exercises(before: Mapping[str, int], after: Mapping[str, int]) -> se
     return {Path(name).stem for name in names} & set(COURSE)
 
 
+def to_regrade(result: Report, step: str | None, changed: set[str]) -> set[str]:
+    """What a save grades again: the current step, every exercise whose file changed, and the
+    capstone whenever any file changed (it runs the whole stack: every module is its module)."""
+    graded = {group.group for group in result.groups}
+    steps = ({step} if step else set()) | changed
+    if changed and "capstone" in graded:
+        steps.add("capstone")
+    return steps & graded
+
+
 def merged(result: Report, fresh: Report, graded: Collection[str]) -> Report:
     """`result` with the groups in `graded` replaced by their fresh results."""
     fresh_groups = {group.group: group for group in fresh.groups}
@@ -158,7 +169,7 @@ def watch(
     limits: Limits | None = None,
     rounds: int | None = None,
 ) -> int:
-    """Watch `folder` until Ctrl-C, or all is done, or after `rounds` gradings (for tests); exit code 0."""
+    """Watch `folder` until Ctrl-C (also once all is done), or after `rounds` gradings (for tests); exit code 0."""
     out = out or sys.stdout
     try:
         _watch(Path(find_submission(folder)), grade, poll, out, limits, rounds)
@@ -182,12 +193,16 @@ def _watch(folder, grade, poll, out, limits, rounds):
     step = current_exercise(result)
     show(screen(result, step))
     graded_rounds = 0
-    while step is not None and (rounds is None or graded_rounds < rounds):
+    # Everything done is no reason to stop: a file saved later (broken, or improved) is graded too.
+    while rounds is None or graded_rounds < rounds:
         time.sleep(poll)
         now = modification_times(folder)
         if now == seen:
             continue
-        to_grade = sorted({step} | changed_exercises(seen, now), key=STEPS.index)
+        to_grade = sorted(to_regrade(result, step, changed_exercises(seen, now)), key=STEPS.index)
+        if not to_grade:  # a file that is no exercise of the course
+            seen = now
+            continue
         seen = now  # a save while grading is seen on the next look
         print(f"\nSaved: grading {', '.join(to_grade)}...", file=out, flush=True)
         with interrupt_note(out):
@@ -195,7 +210,11 @@ def _watch(folder, grade, poll, out, limits, rounds):
         graded_rounds += 1
         previous, step = step, current_exercise(result)
         note = ""
-        if step != previous and finished(next(g for g in result.groups if g.group == previous)):
+        if (
+            previous is not None
+            and step != previous
+            and finished(next(g for g in result.groups if g.group == previous))
+        ):
             note = f"{describe(previous).capitalize()} is done." + (
                 f" On to {describe(step)}." if step else ""
             )
