@@ -12,7 +12,7 @@ It prints three tables.
    ratio to BertModel is reported as measured, and no ratio is a target. The runs take
    turns (ours, eager, sdpa, matmuls, ours, ...) so that a busy moment slows them alike,
    and each time is the best of several.
-   Our Encoder always returns every hidden state and attention map (its EncoderOutput); BertModel
+   Our Encoder always returns every hidden state and attention map (docs/contract.md); BertModel
    returns them only when asked, so eager attention is timed both ways: as called by
    default, and asked for the same outputs as ours ("eager, all outputs").
    "Fresh MiB" is the memory the kernel had to hand out (and zero) during the best
