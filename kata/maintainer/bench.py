@@ -44,8 +44,10 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -70,13 +72,13 @@ class Mode:
     """How much to measure: the full benchmark, or the quick one that CI runs."""
 
     name: str
-    shapes: tuple
+    shapes: tuple[tuple[int, int], ...]
     repeats: int  # rounds of timed forwards per shape at least; the best one counts
     seconds_per_shape: float  # more rounds, up to 4 x repeats, while they fit in this time
-    memory_shapes: tuple  # shapes whose peak memory is measured (a process each)
-    exercises: tuple  # exercises whose pytest run is timed
+    memory_shapes: tuple[tuple[int, int], ...]  # shapes whose peak memory is measured (a process each)
+    exercises: tuple[str, ...]  # exercises whose pytest run is timed
     whole_suite: bool  # time `pytest --solutions` (everything)
-    grader_args: tuple  # what `python grader.py --solutions` is timed with
+    grader_args: tuple[str, ...]  # what `python grader.py --solutions` is timed with
     command_repeats: int  # runs per feedback-loop command (and per import-only process); the best one counts
 
 
@@ -87,7 +89,7 @@ QUICK = Mode("quick", QUICK_SHAPES, 3, 0.0, QUICK_SHAPES[:1], COURSE[:1], False,
 # ---- the models ---------------------------------------------------------------------
 
 
-def load_model(name):
+def load_model(name: str) -> torch.nn.Module:
     """One of MODELS, in eval mode, with the pretrained weights."""
     from transformers import BertModel
     from transformers.utils import logging
@@ -102,7 +104,7 @@ def load_model(name):
     return load_stack(SOLUTIONS).Encoder.from_hf(eager).eval() if name == "ours" else eager
 
 
-def token_batch(config, batch, length):
+def token_batch(config: Any, batch: int, length: int) -> dict[str, torch.Tensor]:
     """Random token ids (the same every time) with no padding: what every model is given."""
     generator = torch.Generator().manual_seed(batch * 1000 + length)
     return {
@@ -112,7 +114,11 @@ def token_batch(config, batch, length):
     }
 
 
-def matmul_sizes(config, batch, length):
+# A matrix product of one forward: (batch dims, m, k, n, how many).
+MatmulSize = tuple[tuple[int, ...], int, int, int, int]
+
+
+def matmul_sizes(config: Any, batch: int, length: int) -> list[MatmulSize]:
     """The matrix products of one forward as (batch dims, m, k, n, how many): what costs the FLOPs."""
     tokens, width, ffn = batch * length, config.hidden_size, config.intermediate_size
     heads = config.num_attention_heads
@@ -126,11 +132,11 @@ def matmul_sizes(config, batch, length):
     return [(dims, m, k, n, count * config.num_hidden_layers) for dims, m, k, n, count in per_layer]
 
 
-def flops_of(sizes):
+def flops_of(sizes: Iterable[MatmulSize]) -> int:
     return sum(2 * m * k * n * count * (dims[0] if dims else 1) for dims, m, k, n, count in sizes)
 
 
-def counted_flops(model, inputs):
+def counted_flops(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> int:
     """The FLOPs of one forward as torch's own counter sees them (to check matmul_sizes)."""
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -139,7 +145,7 @@ def counted_flops(model, inputs):
     return counter.get_total_flops()
 
 
-def matmul_replay(sizes):
+def matmul_replay(sizes: Iterable[MatmulSize]) -> Callable[[], None]:
     """A function that does the same matrix products as one forward, with plain torch.matmul."""
     generator = torch.Generator().manual_seed(0)
     operands = [
@@ -147,7 +153,7 @@ def matmul_replay(sizes):
         for dims, m, k, n, count in sizes
     ]
 
-    def replay():
+    def replay() -> None:
         for a, b, count in operands:
             for _ in range(count):
                 torch.matmul(a, b)
@@ -155,7 +161,9 @@ def matmul_replay(sizes):
     return replay
 
 
-def best_times(runs, repeats, seconds):
+def best_times(
+    runs: dict[str, Callable[[], object]], repeats: int, seconds: float
+) -> tuple[dict[str, tuple[float, int]], int]:
     """Each run's (best wall time in seconds, minor page faults in that run), over rounds in
     which the runs take turns: `repeats` rounds, or as many more (up to 4 x) as fit in `seconds`."""
     best = dict.fromkeys(runs, (float("inf"), 0))
@@ -182,21 +190,21 @@ class ShapeResult:
     batch: int
     length: int
     rounds: int  # interleaved rounds timed; each figure is the best of them
-    ms: dict  # run (RUNS, and "matmul") -> best milliseconds per forward
-    fresh_mib: dict  # run -> MiB of fresh pages (minor faults) in that best forward
-    ratio: dict  # "ours/eager", "ours/eager_all", "ours/sdpa"
+    ms: dict[str, float]  # run (RUNS, and "matmul") -> best milliseconds per forward
+    fresh_mib: dict[str, float]  # run -> MiB of fresh pages (minor faults) in that best forward
+    ratio: dict[str, float]  # "ours/eager", "ours/eager_all", "ours/sdpa"
     gflop: float  # floating-point operations of one forward, in GFLOP
-    gflops: dict  # run (and "matmul") -> GFLOP/s
+    gflops: dict[str, float]  # run (and "matmul") -> GFLOP/s
     largest_difference: float  # max |ours - eager| of the last hidden state
-    peak_mib: dict = field(default_factory=dict)  # run -> MiB, for the shapes measured
+    peak_mib: dict[str, float] = field(default_factory=dict)  # run -> MiB, for the shapes measured
 
 
-def measure_speed(models, shape, mode):
+def measure_speed(models: dict[str, torch.nn.Module], shape: tuple[int, int], mode: Mode) -> ShapeResult:
     batch, length = shape
     config = models["eager"].config
     inputs = token_batch(config, batch, length)
     sizes = matmul_sizes(config, batch, length)
-    runs = {
+    runs: dict[str, Callable[..., object]] = {
         name: (lambda model=models[model], asked=asked: model(**inputs, **asked))
         for name, (model, asked) in RUNS.items()
     }
@@ -224,7 +232,7 @@ def measure_speed(models, shape, mode):
 KEPT_MEMORY = {"MALLOC_TRIM_THRESHOLD_": "4000000000", "MALLOC_MMAP_THRESHOLD_": "4000000000"}
 
 
-def measure_speed_with_kept_memory(mode):
+def measure_speed_with_kept_memory(mode: Mode) -> list[ShapeResult] | None:
     """measure_speed for each of the mode's shapes in a fresh process with KEPT_MEMORY; None off Linux."""
     if not sys.platform.startswith("linux"):  # the variables are glibc's
         return None
@@ -234,7 +242,7 @@ def measure_speed_with_kept_memory(mode):
     return [ShapeResult(**fields) for fields in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
-def speed_of_every_shape(mode):
+def speed_of_every_shape(mode: Mode) -> str:
     """The fresh process of measure_speed_with_kept_memory: its results as one line of JSON."""
     models = {name: load_model(name) for name in MODELS}
     return json.dumps([asdict(measure_speed(models, shape, mode)) for shape in mode.shapes])
@@ -245,10 +253,10 @@ def speed_of_every_shape(mode):
 
 def _status_kib(field_name):
     match = re.search(rf"^{field_name}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.MULTILINE)
-    return int(match.group(1))
+    return int(match.group(1))  # type: ignore[union-attr]  # Linux always writes these fields
 
 
-def peak_of_one_forward(name, batch, length):
+def peak_of_one_forward(name: str, batch: int, length: int) -> float:
     """MiB the resident set rises by during one forward of run `name`, in this (fresh) process."""
     model_name, asked = RUNS[name]
     model = load_model(model_name)
@@ -265,7 +273,7 @@ def peak_of_one_forward(name, batch, length):
     return peak / 1024
 
 
-def measure_peak(name, shape):
+def measure_peak(name: str, shape: tuple[int, int]) -> float | None:
     """Run peak_of_one_forward in a fresh process; None where Linux's /proc is not there."""
     if not Path("/proc/self/clear_refs").exists():
         return None
@@ -290,7 +298,7 @@ class CommandResult:
     ok: bool  # exit code 0
 
 
-def run_timed(command):
+def run_timed(command: Sequence[str]) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of the process tree, exit code) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -301,7 +309,7 @@ def run_timed(command):
     return wall, cpu, done.returncode
 
 
-def imported_libraries(command):
+def imported_libraries(command: Sequence[str]) -> list[str]:
     """The modules a Python command imports, ours left out, in the order they finished importing."""
     traced = [command[0], "-X", "importtime", *command[1:]]
     if "pytest" in command:
@@ -311,7 +319,7 @@ def imported_libraries(command):
     return [name for name in dict.fromkeys(names) if not name.startswith(OUR_MODULES)]
 
 
-def import_only(libraries, repeats, flags=()):
+def import_only(libraries: Sequence[str], repeats: int, flags: Sequence[str] = ()) -> float:
     """Best wall seconds of a fresh Python that imports `libraries` and stops at once (no clean-up at exit)."""
     script = (
         "import importlib, os\n"
@@ -326,7 +334,7 @@ def import_only(libraries, repeats, flags=()):
     return min(run_timed(command)[0] for _ in range(repeats))
 
 
-def feedback_commands(mode):
+def feedback_commands(mode: Mode) -> list[tuple[str, list[str]]]:
     """(what the learner types, the command run here) for each command timed."""
     python, pytest = sys.executable, [sys.executable, "-m", "pytest", "--solutions", "-q"]
     no_cache = ["-p", "no:cacheprovider"]  # leave the learner's --lf record alone
@@ -341,13 +349,13 @@ def feedback_commands(mode):
     return commands
 
 
-def grader_children(mode):
+def grader_children(mode: Mode) -> tuple[int, int]:
     """The grader's children (kata/grader/sandbox/child.py): how many, and how many import transformers (encoder, capstone)."""
     groups = [group for group in course.GROUPS if not mode.grader_args or group in mode.grader_args]
     return len(groups), sum(group in ("encoder", "capstone") for group in groups)
 
 
-def measure_feedback(mode):
+def measure_feedback(mode: Mode) -> list[CommandResult]:
     results = []
     for shown_command, command in feedback_commands(mode):
         runs = [run_timed(command) for _ in range(mode.command_repeats)]
@@ -376,7 +384,7 @@ def measure_feedback(mode):
 # ---- the report ---------------------------------------------------------------------
 
 
-def machine():
+def machine() -> dict[str, Any]:
     import transformers
 
     cpuinfo = Path("/proc/cpuinfo")
@@ -393,7 +401,7 @@ def machine():
     }
 
 
-def speed_table(results):
+def speed_table(results: Sequence[ShapeResult]) -> str:
     lines = [
         "                                BertModel eager   BertModel        ours / eager     ours /",
         "  shape     rounds   ours ms   default  all outputs   sdpa ms   default  all outputs   sdpa   |ours-eager|",
@@ -408,7 +416,7 @@ def speed_table(results):
     return "\n".join(lines)
 
 
-def memory_table(results):
+def memory_table(results: Sequence[ShapeResult]) -> str:
     """Fresh pages in each best timed forward, and the peak of one forward in a fresh process."""
     names = "   ours  eager    all   sdpa"
     lines = [f"  shape     fresh MiB:{names}     peak MiB:{names}"]
@@ -419,7 +427,7 @@ def memory_table(results):
     return "\n".join(lines)
 
 
-def arithmetic_table(results):
+def arithmetic_table(results: Sequence[ShapeResult]) -> str:
     lines = [
         "  shape     GFLOP/forward  ours GFLOP/s  eager GFLOP/s  sdpa GFLOP/s  matmul GFLOP/s  ours/matmul"
     ]
@@ -432,7 +440,7 @@ def arithmetic_table(results):
     return "\n".join(lines)
 
 
-def feedback_table(results):
+def feedback_table(results: Sequence[CommandResult]) -> str:
     lines = [f"  {'command':<58} {'wall s':>7} {'CPU s':>7} {'import only s':>14}"]
     for r in results:
         wall, cpu = ("", "") if r.wall_s is None else (f"{r.wall_s:7.2f}", f"{r.cpu_s:7.2f}")
@@ -441,7 +449,7 @@ def feedback_table(results):
     return "\n".join(lines)
 
 
-def measure(mode, json_path=None):
+def measure(mode: Mode, json_path: str | None = None) -> int:
     info = machine()
     print(f"Transformer Encoder Kata: how fast ({mode.name} benchmark)", flush=True)
     print(
