@@ -80,7 +80,15 @@ def judge_config(actual: dict[str, Any], expected: dict[str, Any]) -> None:
                 raise Mismatch(
                     f"{what}: got {actual.get(key)!r}, expected {reference!r}", what, actual.get(key)
                 )
-    judge_error(("unsupported", ["ValueError"], ["gelu_new"]))(actual, expected)
+    judge_error(
+        ("unsupported", ["ValueError"], ["gelu_new"]),
+        *((f"unsupported_{name}", ["ValueError"], [name]) for name in UNSUPPORTED_ACTIVATIONS),
+    )(actual, expected)
+
+
+# Activations BERT configs name that the encoder does not implement, besides gelu_new: one
+# that contains "gelu", and one that does not.
+UNSUPPORTED_ACTIVATIONS = ("gelu_pytorch_tanh", "silu")
 
 
 def encoder_config(m: ModuleType) -> dict[str, object]:
@@ -105,11 +113,22 @@ def encoder_config(m: ModuleType) -> dict[str, object]:
     ids, attention_mask, types = tiny_inputs()
     encoder = fill_parameters(m.Encoder(ours), seed=67)
     built = encoder(ids, attention_mask, types).last_hidden_state
-    return {
+    outputs = {
         **fields,
         **working("last hidden state of an Encoder built from that config", built),
         **raised("unsupported", call, lambda: m.EncoderConfig.from_hf(unsupported)),
     }
+    for name in UNSUPPORTED_ACTIVATIONS:
+        other = hf.tiny_bert_config()
+        other.hidden_act = name
+        outputs.update(
+            raised(
+                f"unsupported_{name}",
+                f"EncoderConfig.from_hf(a BertConfig with hidden_act={name!r})",
+                lambda other=other: m.EncoderConfig.from_hf(other),
+            )
+        )
+    return outputs
 
 
 def tiny_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -144,13 +163,19 @@ def model_hints(num_layers: int) -> Mapping[str, tuple[str, str | None]]:
 
 
 def encoder_forward(m: ModuleType) -> dict[str, object]:
-    config = m.EncoderConfig(
-        vocab_size=97, d_model=30, num_heads=5, num_layers=2, d_ff=43, max_len=23, type_vocab_size=3
-    )
-    encoder = fill_parameters(m.Encoder(config), seed=64)
+    sizes = dict(vocab_size=97, d_model=30, num_heads=5, num_layers=2, d_ff=43, max_len=23, type_vocab_size=3)
+    encoder = fill_parameters(m.Encoder(m.EncoderConfig(**sizes)), seed=64)
     ids, attention_mask, types = tiny_inputs()
     output = encoder(ids, attention_mask, types)
-    return {"parameters": parameter_names(encoder), **model_outputs(output, attention_mask)}
+    real = attention_mask.bool()[:, :, None]
+    return {
+        "parameters": parameter_names(encoder),
+        "hidden_state_count": len(output.hidden_states),
+        "attention_count": len(output.attentions),
+        **model_outputs(output, attention_mask),
+        "last_hidden_state": output.last_hidden_state,
+        "last_hidden_state__where": real.expand_as(output.last_hidden_state),
+    }
 
 
 def encoder_from_tiny_bert(m: ModuleType) -> dict[str, object]:
@@ -160,10 +185,11 @@ def encoder_from_tiny_bert(m: ModuleType) -> dict[str, object]:
 
 
 def encoder_from_wrapped_bert(m: ModuleType) -> dict[str, object]:
-    class WithBert(torch.nn.Module):  # like BertForMaskedLM: the BertModel is its .bert
+    class WithBert(torch.nn.Module):  # like BertForMaskedLM: the BertModel is its .bert, without a pooler
         def __init__(self):
             super().__init__()
             self.bert = hf.tiny_bert()
+            self.bert.pooler = None
             self.config = self.bert.config
 
     ids, attention_mask, types = tiny_inputs()
@@ -238,7 +264,21 @@ CHECKS = (
         "a post-norm EncoderLayer matches the reference",
         5,
         lambda m: encoder_layer(m, norm_first=False),
-        {"out": ("post-norm layer output", "x = norm1(x + attention); x = norm2(x + ffn(x))")},
+        {
+            "parameters": (
+                "EncoderLayer parameters",
+                "self_attn (MultiHeadAttention), ffn (FeedForward), norm1 and norm2 (LayerNorm), from the "
+                "earlier exercises, built with d_model, num_heads and d_ff",
+            ),
+            "out": (
+                "post-norm layer output (with a padding mask)",
+                "x = norm1(x + self_attn(x, mask)); x = norm2(x + ffn(x))",
+            ),
+            "weights": (
+                "post-norm layer attention weights (with a padding mask)",
+                "pass the mask on to self_attn and return the weights it returns, (B, H, L, L)",
+            ),
+        },
     ),
     Check(
         NAME,
@@ -246,7 +286,16 @@ CHECKS = (
         "a pre-norm EncoderLayer matches the reference",
         3,
         lambda m: encoder_layer(m, norm_first=True),
-        {"out": ("pre-norm layer output", "x = x + attention(norm1(x)); x = x + ffn(norm2(x))")},
+        {
+            "out": (
+                "pre-norm layer output (with a padding mask)",
+                "x = x + self_attn(norm1(x), mask); x = x + ffn(norm2(x))",
+            ),
+            "weights": (
+                "pre-norm layer attention weights (with a padding mask)",
+                "self_attn sees norm1(x) in a pre-norm layer; pass the mask on to it",
+            ),
+        },
     ),
     Check(
         NAME,
@@ -284,7 +333,20 @@ CHECKS = (
         "Encoder returns every hidden state and attention map, matching the reference",
         6,
         encoder_forward,
-        model_hints(2),
+        {
+            "parameters": (
+                "Encoder parameters",
+                "embeddings (an Embeddings) and layers, an nn.ModuleList of num_layers distinct EncoderLayer: "
+                "a plain list hides their parameters, and [layer] * n repeats one layer",
+            ),
+            "hidden_state_count": (
+                "len(hidden_states) for num_layers=2",
+                "hidden_states holds the embeddings' output, then every layer's output: num_layers + 1",
+            ),
+            "attention_count": ("len(attentions) for num_layers=2", "one attention map per layer"),
+            **model_hints(2),
+            "last_hidden_state": ("last_hidden_state (real tokens)", "the last layer's output"),
+        },
         atol=WHOLE_MODEL,
     ),
     Check(
@@ -304,8 +366,9 @@ CHECKS = (
         encoder_from_wrapped_bert,
         {
             "last_hidden_state": (
-                "last hidden state from a model with a .bert",
-                "use getattr(model, 'bert', model)",
+                "last hidden state from a model whose .bert is a BertModel without a pooler",
+                "use getattr(model, 'bert', model), and copy only the weights hf_weight_names lists "
+                "(a task model's .bert has no pooler)",
             )
         },
         atol=WHOLE_MODEL,
