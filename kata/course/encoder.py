@@ -5,6 +5,7 @@ are used); each check is also a test in tests/test_encoder.py.
 """
 
 from collections.abc import Mapping
+from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +126,7 @@ def encoder_config(m: ModuleType) -> dict[str, object]:
             raised(
                 f"unsupported_{name}",
                 f"EncoderConfig.from_hf(a BertConfig with hidden_act={name!r})",
-                lambda other=other: m.EncoderConfig.from_hf(other),
+                partial(m.EncoderConfig.from_hf, other),
             )
         )
     return outputs

@@ -308,11 +308,11 @@ def explain(matches: "Sequence[Match | Mistake]") -> str:
     if not matches:
         return ""
     # A bare Mistake (kata diverge's own diagnosis, which compares every stage) counts as exact.
-    matches = [match if isinstance(match, Match) else Match(match, True) for match in matches]
+    as_matches = [match if isinstance(match, Match) else Match(match, True) for match in matches]
     named = "; or you ".join(
-        f"{match.mistake.description} ({match.mistake.exercise}/{match.mistake.name})" for match in matches
+        f"{match.mistake.description} ({match.mistake.exercise}/{match.mistake.name})" for match in as_matches
     )
-    if all(match.exact for match in matches):
+    if all(match.exact for match in as_matches):
         return f"\n  Diagnosis: this is exactly what you get if you {named}."
     return f"\n  Diagnosis: this looks like what you get if you {named} (not every check agrees)."
 
