@@ -100,8 +100,11 @@ class EncoderConfig:
         attention_probs_dropout_prob, is the same 0.1).
 
         Raises ValueError for what this encoder does not implement (an activation
-        other than exact "gelu" or "relu", or relative position embeddings).
+        other than exact "gelu" or "relu", or relative position embeddings). Given code
+        (`_check_bert_config`, below) first refuses, with a ValueError naming it, a config
+        that is not BERT's (RoBERTa, DistilBERT, GPT-2, ...) or a BERT set up as a decoder.
         """
+        _check_bert_config(bert_config, f"EncoderConfig.from_hf({type(bert_config).__name__})")
         raise NotImplementedError("exercise 6, encoder.py: write EncoderConfig.from_hf")
 
 
@@ -145,6 +148,8 @@ class Encoder(nn.Module):
         attention_mask: optional (B, L) of 1 (token) and 0 (padding), as Hugging Face
             tokenizers return it. Padded keys are hidden from every query.
         token_type_ids: optional (B, L) segment ids.
+        Given code (`_check_inputs`, below) raises ValueError naming both shapes when
+        attention_mask or token_type_ids is not the shape of input_ids.
         Returns an EncoderOutput with last_hidden_state (B, L, D), hidden_states (the
         embeddings' output, then every layer's: num_layers + 1 tensors) and
         attentions (num_layers tensors (B, H, L, L)).
@@ -160,6 +165,7 @@ class Encoder(nn.Module):
         raise NotImplementedError("exercise 6, encoder.py: write Encoder.__init__")
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        _check_inputs(input_ids, attention_mask, token_type_ids)  # given: one value per token
         raise NotImplementedError("exercise 6, encoder.py: write Encoder.forward")
 
     @classmethod
@@ -170,5 +176,67 @@ class Encoder(nn.Module):
         with; weights we have no use for (the pooler, task heads) are ignored. A
         missing weight raises KeyError and a misshapen one ValueError, each naming it.
         The encoder comes back in the model's mode (eval() if the model was in eval()).
+
+        Anything but a BERT encoder (RoBERTa, DistilBERT, GPT-2, a BERT set up as a
+        decoder) is refused first, by given code (`_check_bert_model`, below): a ValueError
+        naming what it got and what is accepted.
         """
+        _check_bert_model(bert_model)  # given: a BERT encoder, or an error naming what it is
         raise NotImplementedError("exercise 6, encoder.py: write Encoder.from_hf")
+
+
+# ---- given code, kept as it is in exercises/: the inputs' checks (not part of the exercise) ----
+
+
+def _check_bert_config(config, what):
+    """Refuse, before anything is read off it, a config this encoder would silently get wrong.
+
+    It implements BERT's encoder: not RoBERTa (whose positions start after the padding
+    index), DistilBERT or GPT-2 (other names, other layers), nor a BERT set up as a
+    decoder (causal attention) or with cross-attention. `what` names the call, for the message.
+    """
+    model_type = getattr(config, "model_type", None)
+    if model_type != "bert":
+        raise ValueError(
+            f"{what}: a {type(config).__name__} (model_type={model_type!r}) is not BERT; this encoder "
+            "implements BERT only: pass a BertModel, a model whose .bert is one, or a BertConfig "
+            "(model_type 'bert')"
+        )
+    if getattr(config, "is_decoder", False):
+        raise ValueError(
+            f"{what}: this BERT is configured as a decoder (is_decoder=True): each token attends only "
+            "to the ones before it, where this encoder lets every token attend to every token; "
+            "use a BERT with is_decoder=False"
+        )
+    if getattr(config, "add_cross_attention", False):
+        raise ValueError(
+            f"{what}: this BERT has cross-attention (add_cross_attention=True), layers that also attend "
+            "to another encoder's outputs, which this encoder has not; use a BERT without it"
+        )
+
+
+def _check_bert_model(bert_model):
+    """Refuse anything but a Hugging Face BertModel (or a model whose .bert is one), before reading it."""
+    inner = getattr(bert_model, "bert", bert_model)  # the BertModel itself, or the .bert of one
+    what = f"Encoder.from_hf({type(bert_model).__name__})"
+    config = getattr(inner, "config", None)
+    if config is None or not callable(getattr(inner, "state_dict", None)):
+        raise TypeError(
+            f"{what}: expected a Hugging Face BertModel or a model whose .bert is one, "
+            "with a .config and a state_dict()"
+        )
+    _check_bert_config(config, what)
+
+
+def _check_inputs(input_ids, attention_mask, token_type_ids):
+    """Refuse an attention_mask or token_type_ids that is not one value per token of input_ids (B, L).
+
+    A mask of another length would broadcast (a (B, 1) mask of ones hides nothing, whatever
+    the padding) or fail deep inside the attention.
+    """
+    for name, value in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
+        if value is not None and tuple(value.shape) != tuple(input_ids.shape):
+            raise ValueError(
+                f"{name} of shape {tuple(value.shape)} does not match input_ids of shape "
+                f"{tuple(input_ids.shape)}: it holds one value per token, (B, L)"
+            )

@@ -45,6 +45,9 @@ def layer_norm(x, weight, bias, eps):
           variance (unbiased=False, or correction=0).
         - eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps.
         - Reduce over the last axis only, with keepdim=True so it broadcasts back.
+        - float16 overflows past 65504: (x - mean) ** 2 does once |x - mean| > 256, and
+          the output silently becomes zeros. For float16 (and bfloat16) input, compute
+          in float32 (x.float()), as torch does, and cast the normalised x back to x's dtype.
     """
     raise NotImplementedError("exercise 4, layer_norm.py: write layer_norm")
 

@@ -42,11 +42,18 @@ def layer_norm(x, weight, bias, eps):
           variance (unbiased=False, or correction=0).
         - eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps.
         - Reduce over the last axis only, with keepdim=True so it broadcasts back.
+        - float16 overflows past 65504: (x - mean) ** 2 does once |x - mean| > 256, and
+          the output silently becomes zeros. For float16 (and bfloat16) input, compute
+          in float32 (x.float()), as torch does, and cast the normalised x back to x's dtype.
     """
     # BEGIN SOLUTION
+    dtype = x.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        x = x.float()  # the statistics in float32: float16's squares would overflow
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
     variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # (..., 1), biased: divided by D
     normalized = (x - mean) / torch.sqrt(variance + eps)  # (..., D)
+    normalized = normalized.to(dtype)  # back to x's dtype (a no-op unless it was float16 or bfloat16)
     return normalized * weight + bias  # (..., D)
     # END SOLUTION
 

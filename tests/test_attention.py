@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.core.compare import ONE_OP, expect_close, expect_shape
+from kata.core.compare import ONE_OP, expect_close, expect_raises, expect_shape
 
 SHAPES = [
     # (leading dims, L_q, L_k, d, d_v): L_q != L_k != d so a transposed axis shows
@@ -109,6 +109,75 @@ def test_every_row_of_weights_sums_to_one(attention, batch, length_q, length_k, 
         atol=ONE_OP,
         what="sum of each query's attention weights",
         hint="the softmax must run over the last axis (the keys), so that each query's row sums to 1",
+    )
+
+
+# ---- masks that would give a wrong answer: given code (_check_mask) refuses them -----------
+
+MASK_CHECK_HINT = (
+    "the mask is checked by given code: keep `_check_mask(mask, q, k)` as the first line of "
+    "scaled_dot_product_attention, and `_check_mask` and the helpers below it as they are"
+)
+
+
+def attend_with_a_valid_mask_first(attention, batch, length_q, length_k):
+    """q, k, v after one call with a valid (B, 1, L_k) mask, which must work (and, on a stub, says what to write)."""
+    q, k, v = random_qkv((batch,), length_q, length_k, 4, 4, seed=21)
+    attention.scaled_dot_product_attention(q, k, v, torch.ones(batch, 1, length_k, dtype=torch.bool))
+    return q, k, v
+
+
+def test_a_padding_mask_without_its_query_axis_is_refused(attention):
+    q, k, v = attend_with_a_valid_mask_first(attention, 2, 3, 5)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])  # (B, L_k): no query axis
+    expect_raises(
+        ValueError,
+        lambda: attention.scaled_dot_product_attention(q, k, v, mask),
+        what="scaled_dot_product_attention with a (B, L_k) mask of shape (2, 5) for q of shape (2, 3, 4)",
+        mentions=["(2, 5)", "(2, 3, 5)", "query axis", "mask[:, None, :]", "(2, 1, 5)"],
+        hint=MASK_CHECK_HINT,
+    )
+
+
+def test_a_padding_mask_without_its_query_axis_is_refused_when_the_batch_equals_the_queries(attention):
+    """B == L_q: the (B, L_k) mask broadcasts, one row per query instead of one per batch row."""
+    q, k, v = attend_with_a_valid_mask_first(attention, 3, 3, 5)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False], [True] + [False] * 4])
+    expect_raises(
+        ValueError,
+        lambda: attention.scaled_dot_product_attention(q, k, v, mask),
+        what="scaled_dot_product_attention with a (B, L_k) mask of shape (3, 5) for q of shape (3, 3, 4)",
+        mentions=["(3, 5)", "(3, 3, 5)", "ambiguous", "mask[:, None, :]", "mask[None]"],
+        hint=MASK_CHECK_HINT,
+    )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int64], ids=["float", "integer"])
+def test_a_mask_of_zeros_and_ones_that_is_not_boolean_is_refused(attention, dtype):
+    q, k, v = attend_with_a_valid_mask_first(attention, 2, 3, 5)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=dtype)[:, None, :]
+    dtype_name = str(dtype).removeprefix("torch.")
+    expect_raises(
+        TypeError,
+        lambda: attention.scaled_dot_product_attention(q, k, v, mask),
+        what=f"scaled_dot_product_attention with a 0/1 mask of dtype {dtype_name}",
+        mentions=[dtype_name, "boolean", "True means may attend", "0/1 mask"],
+        hint=MASK_CHECK_HINT,
+    )
+
+
+def test_an_additive_mask_is_refused(attention):
+    """Hugging Face's form, 0 where a key may be attended to and -inf where not: as a boolean it reads inverted."""
+    q, k, v = attend_with_a_valid_mask_first(attention, 2, 3, 5)
+    mask = torch.zeros(2, 1, 5).masked_fill(
+        torch.tensor([[False] * 5, [False, False, True, True, True]])[:, None], -torch.inf
+    )
+    expect_raises(
+        TypeError,
+        lambda: attention.scaled_dot_product_attention(q, k, v, mask),
+        what="scaled_dot_product_attention with an additive float mask (0 / -inf)",
+        mentions=["float32", "True means may attend", "additive mask", "mask == 0"],
+        hint=MASK_CHECK_HINT,
     )
 
 

@@ -13,7 +13,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.core.compare import FLOAT64, ONE_OP, WHOLE_MODEL, expect_close, expect_shape
+from kata.core.compare import FLOAT64, ONE_OP, WHOLE_MODEL, expect_close, expect_raises, expect_shape
 
 ONE_LAYER = 2e-5  # one encoder layer against another implementation: a dozen operations in float32
 
@@ -485,6 +485,41 @@ def test_padding_does_not_change_the_vectors_of_real_tokens(encoder):
         )
 
 
+INPUT_CHECK_HINT = (
+    "the inputs are checked by given code: keep `_check_inputs(input_ids, attention_mask, "
+    "token_type_ids)` as the first line of Encoder.forward"
+)
+
+
+def test_an_attention_mask_of_another_length_than_input_ids_is_refused(encoder):
+    """An all-ones (B, 1) mask would broadcast over every key and hide nothing, whatever the padding."""
+    config = small_config(encoder)
+    model = randomize_(encoder.Encoder(config), seed=12).eval()
+    batch = random_batch(config, 2, 6, seed=12)
+    model(**batch)  # the right shapes first: they must work
+    expect_raises(
+        ValueError,
+        lambda: model(batch["input_ids"], attention_mask=torch.ones(2, 1, dtype=torch.long)),
+        what="Encoder forward with input_ids of shape (2, 6) and an all-ones attention_mask of shape (2, 1)",
+        mentions=["attention_mask", "(2, 1)", "input_ids", "(2, 6)"],
+        hint=INPUT_CHECK_HINT,
+    )
+
+
+def test_token_type_ids_of_another_shape_than_input_ids_are_refused(encoder):
+    config = small_config(encoder)
+    model = randomize_(encoder.Encoder(config), seed=13).eval()
+    batch = random_batch(config, 2, 6, seed=13)
+    model(**batch)  # the right shapes first: they must work
+    expect_raises(
+        ValueError,
+        lambda: model(batch["input_ids"], token_type_ids=batch["token_type_ids"][:, :5]),
+        what="Encoder forward with input_ids of shape (2, 6) and token_type_ids of shape (2, 5)",
+        mentions=["token_type_ids", "(2, 5)", "input_ids", "(2, 6)"],
+        hint=INPUT_CHECK_HINT,
+    )
+
+
 # ---- Encoder.from_hf, on a tiny random BERT ----------------------------------------
 
 
@@ -542,6 +577,73 @@ def test_from_hf_keeps_the_models_mode(encoder, tiny_bert):
     assert model.training, (
         "Encoder.from_hf(a model in train mode) returned an encoder in eval mode. "
         "Where to look: return encoder.train(model.training), not encoder.eval()"
+    )
+
+
+def other_architecture(name):
+    """A tiny random Hugging Face model that is not BERT (nothing downloaded)."""
+    import transformers
+
+    if name == "roberta":  # BERT's layers, but positions counted from padding_idx + 1
+        config = transformers.RobertaConfig(
+            vocab_size=50, hidden_size=30, num_hidden_layers=1, num_attention_heads=5, intermediate_size=37
+        )
+        return transformers.RobertaModel(config).eval()
+    if name == "distilbert":
+        config = transformers.DistilBertConfig(vocab_size=50, dim=30, n_layers=1, n_heads=5, hidden_dim=37)
+        return transformers.DistilBertModel(config).eval()
+    config = transformers.GPT2Config(
+        vocab_size=50, n_embd=30, n_layer=1, n_head=5, n_positions=23, bos_token_id=0, eos_token_id=0
+    )
+    return transformers.GPT2Model(config).eval()
+
+
+FROM_HF_CHECK_HINT = (
+    "the model is checked by given code: keep `_check_bert_model(bert_model)` as the first line of "
+    "Encoder.from_hf and `_check_bert_config(...)` as the first line of EncoderConfig.from_hf"
+)
+
+
+@pytest.mark.parametrize("name", ["roberta", "distilbert", "gpt2"])
+def test_from_hf_refuses_a_model_that_is_not_bert(encoder, tiny_bert, name):
+    encoder.Encoder.from_hf(tiny_bert)  # a BertModel first: it must work
+    model = other_architecture(name)
+    expect_raises(
+        ValueError,
+        lambda: encoder.Encoder.from_hf(model),
+        what=f"Encoder.from_hf({type(model).__name__})",
+        mentions=[type(model).__name__, f"model_type={name!r}", "BertModel"],
+        hint=FROM_HF_CHECK_HINT,
+    )
+
+
+def test_from_hf_refuses_a_bert_configured_as_a_decoder(encoder, tiny_bert, tiny_bert_config):
+    """A decoder's attention is causal (each token sees those before it); this encoder's is bidirectional."""
+    import transformers
+
+    encoder.Encoder.from_hf(tiny_bert)  # an encoder BERT first: it must work
+    config = copy.deepcopy(tiny_bert_config)
+    config.is_decoder = True
+    decoder = transformers.BertModel(config).eval()
+    expect_raises(
+        ValueError,
+        lambda: encoder.Encoder.from_hf(decoder),
+        what="Encoder.from_hf(a BertModel with is_decoder=True)",
+        mentions=["is_decoder=True", "decoder"],
+        hint=FROM_HF_CHECK_HINT,
+    )
+
+
+def test_encoder_config_from_hf_refuses_a_bert_config_with_cross_attention(encoder, tiny_bert_config):
+    encoder.EncoderConfig.from_hf(tiny_bert_config)  # a plain BertConfig first: it must work
+    config = copy.deepcopy(tiny_bert_config)
+    config.add_cross_attention = True
+    expect_raises(
+        ValueError,
+        lambda: encoder.EncoderConfig.from_hf(config),
+        what="EncoderConfig.from_hf(a BertConfig with add_cross_attention=True)",
+        mentions=["add_cross_attention=True", "cross-attention"],
+        hint=FROM_HF_CHECK_HINT,
     )
 
 

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from kata.core.compare import FLOAT64, ONE_OP, expect_close, expect_shape
 
+FLOAT16 = 1e-2  # a few float16 roundings of values up to about 4 (its spacing there is 2 ** -8)
+
 SHAPES = [
     # the input's shape (..., D); D differs from every leading size, so normalising the wrong axis shows
     (9,),
@@ -109,6 +111,20 @@ def test_layer_norm_keeps_float64_precision(layer_norm, shape, eps):
         atol=FLOAT64,
         what=f"layer_norm of shape {shape} with eps={eps:g} in float64 against torch's F.layer_norm",
         hint="keep the computation in the input's dtype (no float32 constants or .float())",
+    )
+
+
+def test_layer_norm_in_float16_computes_in_float32_instead_of_overflowing(layer_norm):
+    """Values around 300: in float16 their squared deviations pass 65504 (inf) and the output becomes zeros."""
+    x = (300 * random_input((4, 16), seed=3)).half()
+    weight, bias = (t.half() for t in random_affine(16, seed=3))
+    expect_close(
+        layer_norm.layer_norm(x, weight, bias, 1e-5),
+        F.layer_norm(x, (16,), weight, bias, 1e-5),
+        atol=FLOAT16,
+        what="layer_norm of float16 values around 300 against torch's F.layer_norm (which computes in float32)",
+        hint="for float16 input, compute the mean, variance and normalised x in float32 (x.float()), "
+        "then cast the normalised x back to float16: (x - mean) ** 2 overflows float16 past 65504",
     )
 
 

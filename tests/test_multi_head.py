@@ -12,7 +12,7 @@ import torch.nn as nn
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata.core.compare import WHOLE_MODEL, expect_close, expect_shape
+from kata.core.compare import WHOLE_MODEL, expect_close, expect_raises, expect_shape
 
 SHAPES = [
     # (B, L, D, H), head width Dh = D // H: L, D, H and Dh all different so a swapped axis shows
@@ -310,6 +310,41 @@ def test_matches_hugging_face_bert_self_attention_and_output_projection(multi_he
             what=f"multi-head attention output {label} against BertSelfAttention + BertSelfOutput.dense",
             hint="out_proj (BERT's attention.output.dense) is applied to the merged heads",
         )
+
+
+# ---- MultiHeadAttention: what it refuses -------------------------------------------
+
+
+@pytest.mark.parametrize("num_heads", [0, -5])
+def test_a_head_count_that_is_not_positive_is_refused(multi_head, num_heads):
+    multi_head.MultiHeadAttention(30, 5)  # a valid head count first: it must work
+    expect_raises(
+        ValueError,
+        lambda: multi_head.MultiHeadAttention(30, num_heads),
+        what=f"MultiHeadAttention(30, {num_heads})",
+        mentions=[f"num_heads={num_heads}", "positive divisor", "d_model=30"],
+        hint="the head count is checked by given code: keep `_check_num_heads(d_model, num_heads)` "
+        "as the first line of __init__ after super().__init__()",
+    )
+
+
+def test_a_padding_mask_without_its_head_and_query_axes_is_refused_when_the_batch_equals_the_length(
+    multi_head,
+):
+    """B == L: a (B, L) mask broadcasts against the (B, H, L, L) scores as a mask per query."""
+    batch = length = 6
+    module = random_module(multi_head, 30, 5, seed=15)
+    x = random_input(batch, length, 30, seed=15)
+    keep = random_keep(batch, length, seed=15)
+    module(x, padding_mask(keep))  # the (B, 1, 1, L) form first: it must work
+    expect_raises(
+        ValueError,
+        lambda: module(x, keep),
+        what="MultiHeadAttention(30, 5) on x of shape (6, 6, 30) with a (B, L) mask of shape (6, 6)",
+        mentions=["(6, 6)", "(6, 5, 6, 6)", "mask[:, None, None, :]", "(6, 1, 1, 6)"],
+        hint="pass the mask on to scaled_dot_product_attention unchanged: its given `_check_mask` "
+        "refuses a mask that would broadcast to a wrong answer",
+    )
 
 
 # ---- MultiHeadAttention: gradients ------------------------------------------

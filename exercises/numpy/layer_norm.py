@@ -47,6 +47,9 @@ def layer_norm(x, weight, bias, eps):
         - eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps.
         - Reduce over the last axis only (axis=-1), with keepdims=True so that the
           (..., 1) statistics broadcast back over the D features.
+        - float16 overflows past 65504: (x - mean) ** 2 does once |x - mean| > 256, and
+          the output silently becomes zeros. For float16 input, compute in float32
+          (x.astype(np.float32)) and cast the normalised x back to x's dtype.
     """
     raise NotImplementedError("exercise 4, layer_norm.py: write layer_norm")
 

@@ -22,6 +22,7 @@ Shapes: B batch, L length, D width, H heads, Dh = D // H head width.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -107,6 +108,8 @@ class MultiHeadAttention:
     Args:
         d_model: D, the width of the input and the output.
         num_heads: H. D must be divisible by H, or ValueError names both numbers.
+            A num_heads that is not a positive integer raises ValueError in given
+            code (`_check_num_heads`, below) before yours runs.
         dropout: accepted so the signature is the PyTorch track's; the NumPy track is
             inference only (as in eval()), so it is never applied.
 
@@ -116,6 +119,8 @@ class MultiHeadAttention:
         x: shape (B, L, D).
         mask: optional boolean mask broadcastable to (B, H, L, L); True means "may
             attend". A padding mask of shape (B, 1, 1, L) hides padded keys.
+            scaled_dot_product_attention checks it against the (B, H, L, L) scores: a
+            (B, L) mask without its head and query axes raises ValueError when B > 1.
         Returns (out (B, L, D), weights (B, H, L, L)).
 
     Steps (forward):
@@ -125,9 +130,26 @@ class MultiHeadAttention:
     """
 
     def __init__(self, d_model, num_heads, dropout=0.0):
+        _check_num_heads(d_model, num_heads)  # given: a positive whole number
         raise NotImplementedError("exercise 2, multi_head.py: write MultiHeadAttention.__init__")
 
     def forward(self, x, mask=None):
         raise NotImplementedError("exercise 2, multi_head.py: write MultiHeadAttention.forward")
 
     __call__ = forward
+
+
+# ---- given code, kept as it is in exercises/: the head count's check (not part of the exercise) ----
+
+
+# Same as solutions/multi_head.py: _check_num_heads
+def _check_num_heads(d_model, num_heads):
+    """Refuse a head count that is not a positive whole number (0 would divide by zero; -5 "divides" 30).
+
+    Whether it divides d_model is the exercise's own check, in __init__.
+    """
+    if not isinstance(num_heads, numbers.Integral) or num_heads < 1:
+        raise ValueError(
+            f"num_heads={num_heads!r} must be a positive divisor of d_model={d_model}: "
+            f"the number of heads, each with d_model // num_heads of the width"
+        )

@@ -44,11 +44,18 @@ def layer_norm(x, weight, bias, eps):
         - eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps.
         - Reduce over the last axis only (axis=-1), with keepdims=True so that the
           (..., 1) statistics broadcast back over the D features.
+        - float16 overflows past 65504: (x - mean) ** 2 does once |x - mean| > 256, and
+          the output silently becomes zeros. For float16 input, compute in float32
+          (x.astype(np.float32)) and cast the normalised x back to x's dtype.
     """
     # BEGIN SOLUTION
+    dtype = x.dtype
+    if dtype == np.float16:
+        x = x.astype(np.float32)  # the statistics in float32: float16's squares would overflow
     mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
     variance = x.var(axis=-1, keepdims=True)  # (..., 1), biased: ddof=0 divides by D
     normalized = (x - mean) / np.sqrt(variance + eps)  # (..., D)
+    normalized = normalized.astype(dtype, copy=False)  # back to x's dtype (a no-op unless it was float16)
     return normalized * weight + bias  # (..., D), weight and bias broadcast over the rows
     # END SOLUTION
 
