@@ -12,6 +12,7 @@ failure reports written for a learner.
 pyproject.toml loads it (`-p kata.feedback.pytest_plugin`), so tests/conftest.py stays short.
 """
 
+from kata.feedback.end_of_run import EndOfRun, never_empty
 from kata.feedback.fast_start import freeze, import_transformers, paused_collector
 
 paused_collector(lambda: __import__("torch"))  # before anything imports torch
@@ -88,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
         and MAINTAINER_TESTS.is_dir()
     ):
         config.args.append(str(MAINTAINER_TESTS))
+    config.pluginmanager.register(EndOfRun(), "kata-end-of-run")  # the run's last lines (end_of_run.py)
     # The tests' tensors are tiny: threads only add overhead, and spin on a busy machine.
     torch.set_num_threads(1)
     threadpool_limits(limits=1, user_api="blas")  # NumPy's BLAS too (the NumPy track)
@@ -233,6 +235,11 @@ def pretrained_batch(pretrained: tuple["BertModel", "PreTrainedTokenizerBase"]) 
 # ---- failure reports written for a learner ---------------------------------------
 
 
+def _graded_check_of(item):
+    """The graded check a twin test runs (its `graded_check` argument), or None for a test of its own."""
+    return getattr(item, "funcargs", {}).get("graded_check")  # funcargs: pytest.Function's, not Item's
+
+
 def _exercise_of(item):
     stem = Path(str(item.fspath)).stem.removeprefix("test_")
     return stem if stem in COURSE else None
@@ -270,7 +277,7 @@ def pytest_runtest_makereport(
             kept = [
                 line for line in (short or str(report.longrepr)).splitlines() if "Where to look:" not in line
             ]
-            short = "\n".join(kept) + fix_first(root, used=item.funcargs.get("graded_check") is not None)
+            short = "\n".join(kept) + fix_first(root, used=_graded_check_of(item) is not None)
             if root.name not in roots:
                 roots[root.name] = len(diagnoses)
                 diagnoses.append(f"{root.name} ({root.title}): later tests use it.")
@@ -285,11 +292,12 @@ def pytest_runtest_makereport(
                     if "Where to look:" not in line
                 ]
                 short = "\n".join(kept) + diagnosis
-                check = item.funcargs.get("graded_check")
+                check = _graded_check_of(item)
                 if check is not None and check.name in roots:  # the root's own diagnosis takes its place
                     diagnoses[roots[check.name]] = diagnosis.strip()
                 else:
                     diagnoses.append(diagnosis.strip())
+        short = never_empty(short, call.excinfo.value)
         if short:
             report.longrepr = short
         item.config.stash.setdefault(_failures_key, []).append((_exercise_of(item), kind))
@@ -306,7 +314,7 @@ _roots_key = pytest.StashKey[dict]()
 def _root_cause(item):
     """The more basic graded check of this exercise that this graded check's twin uses and that
     fails too (kata/feedback/diagnosis.py root_cause), or None."""
-    check, exercise = item.funcargs.get("graded_check"), _exercise_of(item)
+    check, exercise = _graded_check_of(item), _exercise_of(item)
     impl = Implementation(_folder_under_test(item.config), item.config.getoption("--track"))
     if exercise is None or (check is not None and check.group not in COURSE):
         return None
@@ -334,7 +342,7 @@ def _diagnosis(item, failure):
     if exercise is None or not isinstance(failure, Exception):
         return ""
     track = item.config.getoption("--track")
-    check = item.funcargs.get("graded_check")
+    check = _graded_check_of(item)
 
     def learner():  # the learner's outcomes on every graded check: what tells "exactly" from "looks like"
         return learner_outcomes(exercise, _folder_under_test(item.config), track)
