@@ -105,6 +105,30 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 # ---- option types shared by the commands: argparse reports a bad value as a usage error ----
 
 
+def source_options(parser: argparse.ArgumentParser, verb: str) -> argparse._MutuallyExclusiveGroup:
+    """--solutions | --submission DIR: which modules to `verb` instead of exercises/ (the group, to add more)."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--solutions", action="store_true", help=f"{verb} solutions/ instead of exercises/")
+    source.add_argument(
+        "--submission",
+        metavar="DIR",
+        type=existing_folder,
+        help=f"{verb} the modules in DIR instead of exercises/",
+    )
+    return source
+
+
+def timeout_option(parser: argparse.ArgumentParser, default: float) -> None:
+    """--timeout SECONDS: how long each exercise's child may run."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=default,
+        metavar="SECONDS",
+        help="seconds per exercise (default %(default)g)",
+    )
+
+
 def existing_folder(text: str) -> Path:
     """A folder that exists (--submission DIR, --class DIR)."""
     path = Path(text)

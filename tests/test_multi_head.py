@@ -180,13 +180,16 @@ def test_split_gives_head_h_the_h_th_slice_of_every_token_vector(
         )
 
 
-@given(
-    batch=st.integers(1, 3),
-    length=st.integers(1, 6),
-    num_heads=st.integers(1, 4),
-    head_width=st.integers(1, 5),
-    seed=st.integers(0, 2**16),
-)
+ANY_HEADS = {  # hypothesis' shapes for the properties that hold for any number and width of heads
+    "batch": st.integers(1, 3),
+    "length": st.integers(1, 6),
+    "num_heads": st.integers(1, 4),
+    "head_width": st.integers(1, 5),
+    "seed": st.integers(0, 2**16),
+}
+
+
+@given(**ANY_HEADS)
 def test_split_then_merge_gives_back_the_input(multi_head, batch, length, num_heads, head_width, seed):
     x = random_input(batch, length, num_heads * head_width, seed)
     expect_close(
@@ -220,13 +223,7 @@ def test_returns_output_and_weights_with_the_documented_shapes(multi_head, batch
     )
 
 
-@given(
-    batch=st.integers(1, 3),
-    length=st.integers(1, 6),
-    num_heads=st.integers(1, 4),
-    head_width=st.integers(1, 5),
-    seed=st.integers(0, 2**16),
-)
+@given(**ANY_HEADS)
 def test_matches_the_reference_for_any_shape(
     multi_head, reference_multi_head, batch, length, num_heads, head_width, seed
 ):

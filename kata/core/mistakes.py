@@ -8,7 +8,7 @@ how we know the tests are worth trusting.
 """
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import SOLUTIONS, track_folder
@@ -49,3 +49,9 @@ class Mistake:
         path = folder / f"{self.exercise}.py"
         path.write_text(self.apply(path.read_text()))
         return folder
+
+
+def on_numpy_too(mistakes: "tuple[Mistake, ...]", *names: str) -> tuple[Mistake, ...]:
+    """The NumPy track's copies of the mistakes called `names`: the same edit, where both tracks' solutions read alike."""
+    by_name = {mistake.name: mistake for mistake in mistakes}
+    return tuple(replace(by_name[name], track="numpy") for name in names)

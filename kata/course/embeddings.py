@@ -16,7 +16,7 @@ import torch
 
 from ..core.checking import Check, randn
 from ..core.compare import ONE_OP, Mismatch
-from ..core.mistakes import Mistake
+from ..core.mistakes import Mistake, on_numpy_too
 
 NAME = "embeddings"
 
@@ -444,22 +444,7 @@ NUMPY_MISTAKES = (
         "np.linalg.norm(x, axis=-1)",
         track="numpy",
     ),
-    Mistake(
-        NAME,
-        "no_normalisation",
-        "returned the pooled vectors without normalising them",
-        "        return normalize(pooled) if self.pooling.normalize else pooled  # (B, D)\n",
-        "        return pooled  # (B, D)\n",
-        track="numpy",
-    ),
-    Mistake(
-        NAME,
-        "cls_instead_of_mean",
-        "took the [CLS] token's vector instead of the mean of the tokens",
-        "pooled = mean_pool(hidden, attention_mask)  # (B, D)",
-        "pooled = hidden[:, 0]  # (B, D)",
-        track="numpy",
-    ),
+    *on_numpy_too(MISTAKES, "no_normalisation", "cls_instead_of_mean"),
 )
 
 # ---- graded hints: `kata hint embeddings` shows one more each time -------------------------

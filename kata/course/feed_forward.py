@@ -20,7 +20,7 @@ from ..core.checking import (
     working,
 )
 from ..core.compare import FLOAT64, ONE_OP, Mismatch, expect_close
-from ..core.mistakes import Mistake
+from ..core.mistakes import Mistake, on_numpy_too
 
 NAME = "feed_forward"
 
@@ -248,14 +248,7 @@ NUMPY_MISTAKES = (
         "erf = np.vectorize(math.erf)",
         track="numpy",
     ),
-    Mistake(
-        NAME,
-        "no_activation",
-        "left out the activation between the two linear layers",
-        "hidden = self.activation(self.linear1(x))",
-        "hidden = self.linear1(x)",
-        track="numpy",
-    ),
+    *on_numpy_too(MISTAKES, "no_activation"),
 )
 
 # ---- graded hints: `kata hint feed_forward` shows one more each time --------------------------

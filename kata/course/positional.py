@@ -17,7 +17,7 @@ from ..core.checking import (
     raised,
     working,
 )
-from ..core.mistakes import Mistake
+from ..core.mistakes import Mistake, on_numpy_too
 
 NAME = "positional"
 
@@ -319,14 +319,7 @@ NUMPY_MISTAKES = (
         "positions = np.arange(1, length + 1).clip(max=self.max_len - 1)",
         track="numpy",
     ),
-    Mistake(
-        NAME,
-        "token_types_ignored",
-        "left out the token type embeddings",
-        "summed = words + position_vectors + token_types",
-        "summed = words + position_vectors",
-        track="numpy",
-    ),
+    *on_numpy_too(MISTAKES, "token_types_ignored"),
 )
 
 # ---- graded hints: `kata hint positional` shows one more each time --------------------------

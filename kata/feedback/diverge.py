@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kata import COURSE, EXERCISES, SOLUTIONS, course
-from kata.cli import existing_folder
+from kata.cli import source_options
 from kata.core.compare import SAME_MISTAKE, WHOLE_MODEL, Mismatch, expect_close
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
@@ -76,14 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pair", metavar="SENTENCE", help="a second sentence (token type 1), as BERT's pairs"
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--solutions", action="store_true", help="compare solutions/ instead of exercises/")
-    source.add_argument(
-        "--submission",
-        metavar="DIR",
-        type=existing_folder,
-        help="compare the modules in DIR instead of exercises/",
-    )
+    source_options(parser, "compare")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kata import COURSE, EXERCISES, GROUPS, SOLUTIONS
-from kata.cli import existing_folder
+from kata.cli import source_options, timeout_option
 from kata.core.exits import EXIT_OK
 from kata.core.paths import shown_path
 from kata.grader import report
@@ -135,25 +135,12 @@ def interrupt_note(out: TextIO) -> Iterator[None]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--solutions", action="store_true", help="watch solutions/ instead of exercises/")
-    source.add_argument(
-        "--submission",
-        metavar="DIR",
-        type=existing_folder,
-        help="watch the modules in DIR instead of exercises/",
-    )
+    source_options(parser, "watch")
     # Declared so that `--track numpy` is refused with a reason, not as an unknown option.
     parser.add_argument(
         "--track", choices=("torch",), default="torch", help="the PyTorch track only, for now"
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=Limits.timeout,
-        metavar="SECONDS",
-        help="seconds per exercise (default %(default)g)",
-    )
+    timeout_option(parser, Limits.timeout)
 
 
 def run(args: argparse.Namespace) -> int:

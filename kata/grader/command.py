@@ -14,21 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kata import EXERCISES, SOLUTIONS, TRACKS, course, track_folder
-from kata.cli import UsageError, existing_folder, file_to_write
+from kata.cli import UsageError, existing_folder, file_to_write, source_options, timeout_option
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.grader import report
 from kata.grader.grading import GroupResult, Limits, Report, grade
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--solutions", action="store_true", help="grade solutions/ instead of exercises/")
-    source.add_argument(
-        "--submission",
-        metavar="DIR",
-        type=existing_folder,
-        help="grade the modules in DIR instead of exercises/",
-    )
+    source = source_options(parser, "grade")
     source.add_argument(
         "--class",
         dest="class_dir",
@@ -68,13 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--track", choices=TRACKS, default="torch", help="the course's track (default %(default)s)"
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=Limits.timeout,
-        metavar="SECONDS",
-        help="seconds per exercise (default %(default)g)",
-    )
+    timeout_option(parser, Limits.timeout)
 
 
 def run(args: argparse.Namespace) -> int:
