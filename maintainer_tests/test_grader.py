@@ -361,6 +361,14 @@ def test_solutions_earn_every_point(tmp_path):
     assert not contract_problems(data)
 
 
+def test_progress_is_shown_in_course_order(tmp_path):
+    """Children finish in any order; their progress lines still come in the course's order."""
+    chosen = ["layer_norm", "attention", "encoder", "feed_forward"]
+    graded = grader("--solutions", *(f"--only={name}" for name in chosen), cwd=tmp_path)
+    shown = re.findall(r"^  graded (\w+)", graded.stderr, re.MULTILINE)
+    assert shown == [name for name in course.GROUPS if name in chosen], str(graded)
+
+
 def test_pristine_stubs_earn_nothing(tmp_path):
     graded = grader("--json", tmp_path / "results.json", cwd=tmp_path)  # exercises/, as a learner runs it
     assert graded.returncode == 1, str(graded)

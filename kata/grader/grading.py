@@ -450,16 +450,19 @@ def grade(
         for check in course.checks(track):  # the reference, meanwhile, in this process
             if check.group in selected and (pretrained_source() or not check.needs_weights):
                 reference_outputs(check)
-        judged = {}
-        for future in as_completed(futures.values()):  # judged and shown as each child finishes
+        judged: dict[str, GroupResult] = {}
+        waiting = list(selected)  # shown in course order: each as soon as the ones before it are judged
+        for future in as_completed(futures.values()):  # judged as each child finishes
             outcome = future.result()
             result = outcome if isinstance(outcome, GroupResult) else outcome()
             if result.status == "disturbed: regrade":  # not the learner's doing: once more, at once
                 regraded = run_group(submission, result.group, limits, True, track)
                 result = regraded if isinstance(regraded, GroupResult) else regraded()
             judged[result.group] = result
-            if progress and result.group in selected:
-                progress(result)
+            while waiting and waiting[0] in judged:
+                shown = judged[waiting.pop(0)]
+                if progress:
+                    progress(shown)
     except KeyboardInterrupt:  # Ctrl-C: stop at once, children included (they are in sessions of their own)
         pool.shutdown(wait=False, cancel_futures=True)
         stop_children()

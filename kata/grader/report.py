@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kata import COURSE, REPO, __version__, course
+from kata import COURSE, EXERCISES, REPO, __version__, course, track_folder
 from kata.core.paths import shown_path
 from kata.grader.bounded import clean
 
@@ -64,8 +64,10 @@ def next_step(report: "Report") -> str:
             lines.append(f"  The process {group.problem}")
         if group.output.strip():
             lines.append(f"  It printed: {clean(group.output.strip().splitlines()[0], 120)}")
-        track_option = " --track numpy" if report.track == "numpy" else ""
-        lines.append(f"  See every failing test: pytest tests/test_{module}.py{track_option}")
+        options = " --track numpy" if report.track == "numpy" else ""
+        if Path(report.submission).resolve() != track_folder(EXERCISES, report.track).resolve():
+            options += f" --submission={shown_path(report.submission)}"  # pytest tests exercises/ unless told
+        lines.append(f"  See every failing test: pytest tests/test_{module}.py{options}")
         return "\n".join(lines)
     not_graded = [group for group in report.groups if group.status == "not graded"]
     if not_graded:
