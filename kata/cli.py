@@ -129,6 +129,22 @@ def timeout_option(parser: argparse.ArgumentParser, default: float) -> None:
     )
 
 
+def exercises_folder(track: str = "torch") -> Path:
+    """The exercises/ a command uses when told no folder: the installed kata's. From inside another
+    checkout of the kata (a second clone, a handout) that is not ./exercises, so say so, once."""
+    from kata.core.paths import shown_path
+
+    folder = kata.track_folder(kata.EXERCISES, track)
+    here = kata.track_folder(Path.cwd() / "exercises", track)
+    if (here / "attention.py").is_file() and here.resolve() != folder.resolve():
+        print(
+            f"note: the kata installed from {kata.REPO} uses its {shown_path(folder)}/, not ./{here.relative_to(Path.cwd())}/; "
+            "to use this folder's, add --submission exercises (or run python -m kata here)",
+            file=sys.stderr,
+        )
+    return folder
+
+
 def existing_folder(text: str) -> Path:
     """A folder that exists (--submission DIR, --class DIR)."""
     path = Path(text)

@@ -2,11 +2,13 @@
 is the last thing on screen, above it one line per exercise instead of every FAILED line; a
 run that passes says what is done; no failure's message is ever empty."""
 
+import shutil
+
 import pytest
 
-from kata import EXERCISES, REPO, SOLUTIONS
+from kata import COURSE, EXERCISES, REPO, SOLUTIONS, course
 from kata.core.compare import Mismatch
-from kata.feedback.end_of_run import never_empty
+from kata.feedback.end_of_run import done_line, never_empty
 
 pytestmark = pytest.mark.maintainer
 
@@ -48,3 +50,49 @@ def test_finishing_an_exercise_says_so(pytester):
 def test_no_failure_message_is_empty(error):
     assert never_empty("", error).strip()
     assert never_empty("values differ", error) == "values differ"
+
+
+class Report:  # the two fields of pytest's TestReport that done_line reads
+    def __init__(self, nodeid):
+        self.nodeid = nodeid
+
+
+def stats(passing, failing=()):
+    return {
+        "passed": [Report(f"tests/test_{name}.py::test_it") for name in passing],
+        "failed": [Report(f"tests/test_{name}.py::test_it") for name in failing],
+    }
+
+
+def test_every_graded_exercise_done_says_so_though_the_optional_one_is_not():
+    graded = [name for name in COURSE if course.points(name) > 0]
+    line = done_line(stats(graded, failing=["embeddings"]), solutions=False)
+    assert line == "Done: every graded exercise (1 to 6) passes every test. Check the grade with: kata grade"
+
+
+def test_the_whole_course_done_says_so():
+    assert done_line(stats(COURSE), solutions=False).startswith(
+        "All done: every test of every exercise passes."
+    )
+
+
+def test_an_exercise_with_a_failing_test_is_not_called_done():
+    line = done_line(stats(["attention", "multi_head"], failing=["multi_head"]), solutions=False)
+    assert line == "Done: exercise 1 (attention) passes every test that ran."
+
+
+def test_the_optional_exercise_is_called_optional_in_the_next_step(pytester, tmp_path):
+    folder = tmp_path / "learner"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("numpy", "__pycache__"))
+    shutil.copy(EXERCISES / "embeddings.py", folder)
+    result = pytester.runpytest_inprocess(
+        str(REPO / "tests" / "test_embeddings.py"),
+        f"--submission={folder}",
+        f"--config-file={REPO / 'pyproject.toml'}",
+        "-p",
+        "no:cacheprovider",
+    )
+    last = [line for line in result.outlines if line.strip()][-2]
+    assert (
+        last.startswith("Optional: Exercise 7 of 7, ") and "(optional, 0 points), is not started yet" in last
+    ), last

@@ -369,6 +369,18 @@ def test_progress_is_shown_in_course_order(tmp_path):
     assert shown == [name for name in course.GROUPS if name in chosen], str(graded)
 
 
+def test_every_graded_exercise_done_says_so_and_calls_the_rest_optional(tmp_path):
+    folder = tmp_path / "learner"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("numpy", "__pycache__"))
+    shutil.copy(EXERCISES / "embeddings.py", folder)  # exercise 7, worth no points, untouched
+    graded = grader("--submission", folder, cwd=tmp_path)
+    assert graded.returncode == 0, str(graded)  # every point earned
+    assert "Done: every graded exercise passes, 100 / 100. Optional next: exercise 7, " in graded.stdout, str(
+        graded
+    )
+    assert "(0 points), is not started." in graded.stdout, str(graded)
+
+
 def test_pristine_stubs_earn_nothing(tmp_path):
     graded = grader("--json", tmp_path / "results.json", cwd=tmp_path)  # exercises/, as a learner runs it
     assert graded.returncode == 1, str(graded)

@@ -302,9 +302,12 @@ def test_the_sinusoidal_table_gets_no_gradient(positional, reference_positional)
     module, _ = embeddings_pair(positional, reference_positional, "sinusoidal", seed=9)
     input_ids, token_type_ids = random_inputs(2, 6, seed=9)
     module(input_ids, token_type_ids).square().sum().backward()
-    table = dict(module.named_buffers()).get("position_embeddings")
+    buffers = dict(module.named_buffers())
+    table = buffers.get("position_embeddings")
     assert table is not None and not table.requires_grad and table.grad is None, (
-        "with positional='sinusoidal' the position table must be a fixed buffer that gets no gradient. "
-        "Where to look: nn.Parameter(table) or nn.Embedding instead of "
-        "self.register_buffer('position_embeddings', table)"
+        "with positional='sinusoidal' the position table must be a fixed buffer named position_embeddings "
+        f"that gets no gradient; this module's buffers: {sorted(buffers)}, and its position_embeddings: "
+        f"{type(module.position_embeddings).__name__ if hasattr(module, 'position_embeddings') else 'none'}. "
+        "Where to look: self.register_buffer('position_embeddings', table), not nn.Parameter(table), "
+        "nn.Embedding or a buffer of another name"
     )

@@ -40,6 +40,9 @@ class Check:
     # The NumPy track is inference only: a check that needs train mode names the probe it has
     # instead (same points): the module accepts dropout=0.5 and, as in eval(), never applies it.
     inference_only_probe: Callable[[ModuleType], dict[str, object]] | None = None
+    # The width of a query in the attention weights it compares, for what_the_numbers_show
+    # (kata.core.compare) to name a scale of sqrt(d); an output's `{key}__input` is what it was given.
+    d_head: int | None = None
 
     @property
     def name(self) -> str:
@@ -50,14 +53,24 @@ class Check:
         if self.judge is not None:
             return self.judge(actual, expected)
         for key, reference in expected.items():
-            if key.endswith("__where"):
+            if key.endswith(("__where", "__input")):
                 continue
             what, hint = self.hints.get(key, (key.replace("_", " "), None))
             if key not in actual:
                 raise Mismatch(f"{what}: no output (the probe did not get this far)")
             if isinstance(reference, torch.Tensor):
                 where = expected.get(f"{key}__where")
-                expect_close(actual[key], reference, atol=self.atol, what=what, hint=hint, where=where)
+                given = expected.get(f"{key}__input")
+                expect_close(
+                    actual[key],
+                    reference,
+                    atol=self.atol,
+                    what=what,
+                    hint=hint,
+                    where=where,
+                    inputs={"its input": given} if isinstance(given, torch.Tensor) else None,
+                    d_head=self.d_head,
+                )
             elif actual[key] != reference:
                 raise Mismatch(f"{what}: {describe_difference(actual[key], reference)}" + likely(hint))
 

@@ -33,11 +33,12 @@ def attention_values(m: ModuleType) -> dict[str, object]:
     out, weights = m.scaled_dot_product_attention(q, k, v)
     masked_out, masked_weights = m.scaled_dot_product_attention(q, k, v, mask)
     query_masked_out, query_masked_weights = m.scaled_dot_product_attention(q, k, v, query_mask)
+    # The weights before the output they make: a wrong scale or mask then shows as it is.
     return {
-        "out": out,
         "weights": weights,
-        "masked_out": masked_out,
+        "out": out,
         "masked_weights": masked_weights,
+        "masked_out": masked_out,
         "query_masked_weights": query_masked_weights,
         "query_masked_out": query_masked_out,
     }
@@ -49,7 +50,11 @@ def attention_extreme_scores(m: ModuleType) -> dict[str, object]:
     _, weights = m.scaled_dot_product_attention(
         q, k, randn(1, 4, 3, seed=8), torch.tensor([True, False, True, False])
     )
-    return {"weights": weights}
+    # Scores of about +1e4 (float32): exp() of them overflows to inf, so a softmax written by
+    # hand without each row's maximum subtracted first gives inf / inf = NaN.
+    large_q = randn(1, 3, 4, seed=70) * 100
+    _, large_weights = m.scaled_dot_product_attention(large_q, large_q * 2, randn(1, 3, 4, seed=71))
+    return {"weights": weights, "large_weights": large_weights}
 
 
 def attention_fully_hidden_row(m: ModuleType) -> dict[str, object]:
@@ -78,7 +83,11 @@ def attention_dropout(m: ModuleType) -> dict[str, object]:
 def judge_dropout(actual: dict[str, Any], expected: dict[str, Any]) -> None:
     """Dropout is random, so it is judged by its properties, computed here from the raw outputs."""
     expect_close(
-        actual["undropped"], expected["undropped"], atol=ONE_OP, what="attention weights with dropout_p=0"
+        actual["undropped"],
+        expected["undropped"],
+        atol=ONE_OP,
+        what="attention weights with dropout_p=0",
+        d_head=4,
     )
     weights, undropped = actual["weights"], actual["undropped"]
     expect_shape(weights, expected["weights"].shape, what="attention weights with dropout_p=0.5")
@@ -142,14 +151,21 @@ CHECKS = (
             ),
             "query_masked_out": ("attention output with a mask of shape (L_q, L_k)", None),
         },
+        d_head=5,
     ),
     Check(
         NAME,
         "extreme_scores",
-        "gives hidden keys zero weight even when every visible score is about -1e12",
+        "gives hidden keys zero weight even when every visible score is about -1e12, and no NaN for scores of about +1e4",
         3,
         attention_extreme_scores,
-        {"weights": ("attention weights", "fill with torch.finfo(scores.dtype).min, not a constant")},
+        {
+            "weights": ("attention weights", "fill with torch.finfo(scores.dtype).min, not a constant"),
+            "large_weights": (
+                "attention weights for scores of about +1e4",
+                "exp(1e4) overflows: use torch.softmax, or subtract each row's maximum before exp()",
+            ),
+        },
     ),
     Check(
         NAME,
@@ -162,7 +178,7 @@ CHECKS = (
             "out": ("attention output", None),
         },
     ),
-    Check(NAME, "float64", "keeps float64 precision", 1, attention_float64, atol=1e-12),
+    Check(NAME, "float64", "keeps float64 precision", 1, attention_float64, atol=1e-12, d_head=5),
     Check(NAME, "dropout", "applies dropout_p to the weights", 2, attention_dropout, judge=judge_dropout),
 )
 
@@ -219,6 +235,14 @@ MISTAKES = (
         "filled hidden scores with -1e4 instead of the dtype's minimum",
         "torch.finfo(scores.dtype).min)",
         "-1e4)",
+    ),
+    Mistake(
+        NAME,
+        "softmax_without_the_max",
+        "wrote the softmax by hand without subtracting each row's maximum first (overflow, then NaN)",
+        "    weights = torch.softmax(scores, dim=-1)  # (..., L_q, L_k), each row sums to 1\n",
+        "    exponentials = torch.exp(scores)\n"
+        "    weights = exponentials / exponentials.sum(dim=-1, keepdim=True)\n",
     ),
     Mistake(
         NAME,

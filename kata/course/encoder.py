@@ -42,7 +42,7 @@ def encoder_layer(
     )
     x = randn(3, 7, 30, seed=61)
     out, weights = layer(x, padding_mask([7, 5, 2], 7))
-    return {"parameters": parameter_names(layer), "out": out, "weights": weights}
+    return {"parameters": parameter_names(layer), "out__input": x, "out": out, "weights": weights}
 
 
 def encoder_layer_dropout(m: ModuleType) -> dict[str, object]:
@@ -143,10 +143,21 @@ def model_outputs(output: Any, attention_mask: torch.Tensor) -> dict[str, object
     """Every hidden state and attention map, with the positions that count (real tokens)."""
     real = attention_mask.bool()
     outputs = {}
+    # In the order they are computed (a layer's weights before its output), so the first
+    # difference is where it is made; each layer's output with its input, to tell one left out.
     for i, hidden in enumerate(output.hidden_states):
+        if i > 0:
+            outputs[f"hidden_state_{i}__input"] = output.hidden_states[i - 1]
         outputs[f"hidden_state_{i}"] = hidden
         outputs[f"hidden_state_{i}__where"] = real[:, :, None].expand_as(hidden)
-    for i, weights in enumerate(output.attentions):
+        if i < len(output.attentions):
+            weights = output.attentions[i]
+            outputs[f"attention_{i}"] = weights
+            outputs[f"attention_{i}__where"] = (real[:, None, :, None] & real[:, None, None, :]).expand_as(
+                weights
+            )
+    for i in range(len(output.hidden_states), len(output.attentions)):  # more maps than layers
+        weights = output.attentions[i]
         outputs[f"attention_{i}"] = weights
         outputs[f"attention_{i}__where"] = (real[:, None, :, None] & real[:, None, None, :]).expand_as(
             weights
@@ -280,6 +291,7 @@ CHECKS = (
                 "pass the mask on to self_attn and return the weights it returns, (B, H, L, L)",
             ),
         },
+        d_head=6,
     ),
     Check(
         NAME,
@@ -297,6 +309,7 @@ CHECKS = (
                 "self_attn sees norm1(x) in a pre-norm layer; pass the mask on to it",
             ),
         },
+        d_head=6,
     ),
     Check(
         NAME,
@@ -349,6 +362,7 @@ CHECKS = (
             "last_hidden_state": ("last_hidden_state (real tokens)", "the last layer's output"),
         },
         atol=WHOLE_MODEL,
+        d_head=6,
     ),
     Check(
         NAME,
@@ -358,6 +372,7 @@ CHECKS = (
         encoder_from_tiny_bert,
         model_hints(2),
         atol=WHOLE_MODEL,
+        d_head=6,
     ),
     Check(
         NAME,
@@ -441,6 +456,13 @@ MISTAKES = (
         "applied the padding mask along the query axis instead of the keys",
         "mask = attention_mask.bool()[:, None, None, :]",
         "mask = attention_mask.bool()[:, None, :, None]",
+    ),
+    Mistake(
+        NAME,
+        "inverted_key_mask",
+        "built the key mask from attention_mask == 0, hiding the real tokens and keeping the padding",
+        "mask = attention_mask.bool()[:, None, None, :]",
+        "mask = (attention_mask == 0)[:, None, None, :]",
     ),
     Mistake(
         NAME,
@@ -609,6 +631,14 @@ NUMPY_MISTAKES = (
         "loaded BERT's query weights into k_proj and key into q_proj",
         '"self_attn.q_proj": "attention.self.query",\n        "self_attn.k_proj": "attention.self.key",',
         '"self_attn.q_proj": "attention.self.key",\n        "self_attn.k_proj": "attention.self.query",',
+        track="numpy",
+    ),
+    Mistake(
+        NAME,
+        "inverted_key_mask",
+        "built the key mask from attention_mask == 0, hiding the real tokens and keeping the padding",
+        "mask = attention_mask.astype(bool)[:, None, None, :]",
+        "mask = (attention_mask == 0)[:, None, None, :]",
         track="numpy",
     ),
     Mistake(

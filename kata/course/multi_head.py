@@ -36,12 +36,13 @@ def multi_head_values(m: ModuleType) -> dict[str, object]:
     x = randn(3, 7, 30, seed=23)
     out, weights = attention(x)
     masked_out, masked_weights = attention(x, padding_mask([7, 4, 2], 7))
+    # The weights before the output they make: a wrong scale or mask then shows as it is.
     return {
         "parameters": parameter_names(attention),
-        "out": out,
         "weights": weights,
-        "masked_out": masked_out,
+        "out": out,
         "masked_weights": masked_weights,
+        "masked_out": masked_out,
     }
 
 
@@ -53,7 +54,7 @@ def multi_head_per_head_mask(m: ModuleType) -> dict[str, object]:
     out, weights = attention(x, mask)
     # A causal (L, L) mask, the same for every batch row and head: passed on as it is, it broadcasts.
     causal_out, causal_weights = attention(x, torch.ones(5, 5, dtype=torch.bool).tril())
-    return {"out": out, "weights": weights, "causal_weights": causal_weights, "causal_out": causal_out}
+    return {"weights": weights, "out": out, "causal_weights": causal_weights, "causal_out": causal_out}
 
 
 def multi_head_bad_head_count(m: ModuleType) -> dict[str, object]:
@@ -117,10 +118,15 @@ CHECKS = (
                 "q_proj, k_proj, v_proj, out_proj, each nn.Linear(D, D)",
             ),
             "out": ("multi-head attention output", "split, attend, merge, then out_proj"),
-            "weights": ("multi-head attention weights (B, H, L, L)", None),
+            "weights": (
+                "multi-head attention weights (B, H, L, L)",
+                "q and k from q_proj and k_proj, split into heads; scaled_dot_product_attention scales the "
+                "scores itself",
+            ),
             "masked_out": ("multi-head attention output with a padding mask", None),
             "masked_weights": ("multi-head attention weights with a padding mask", None),
         },
+        d_head=6,
     ),
     Check(
         NAME,
@@ -140,6 +146,7 @@ CHECKS = (
             ),
             "causal_out": ("multi-head attention output with a causal mask of shape (L, L)", None),
         },
+        d_head=4,
     ),
     Check(
         NAME,
@@ -240,6 +247,14 @@ MISTAKES = (
     ),
     Mistake(
         NAME,
+        "scores_scaled_twice",
+        "divided q by sqrt(head width) before scaled_dot_product_attention, which divides the scores again",
+        "        q = split_heads(self.q_proj(x), self.num_heads)  # (B, H, L, Dh)\n",
+        "        q = split_heads(self.q_proj(x), self.num_heads)  # (B, H, L, Dh)\n"
+        "        q = q / q.size(-1) ** 0.5\n",
+    ),
+    Mistake(
+        NAME,
         "mask_not_passed_on",
         "did not pass the mask on to the attention",
         "q, k, v, mask, dropout_p=attention_dropout",
@@ -292,6 +307,15 @@ NUMPY_MISTAKES = (
         "projected the keys with q_proj",
         "k = split_heads(self.k_proj(x), self.num_heads)",
         "k = split_heads(self.q_proj(x), self.num_heads)",
+        track="numpy",
+    ),
+    Mistake(
+        NAME,
+        "scores_scaled_twice",
+        "divided q by sqrt(head width) before scaled_dot_product_attention, which divides the scores again",
+        "        q = split_heads(self.q_proj(x), self.num_heads)  # (B, H, L, Dh)\n",
+        "        q = split_heads(self.q_proj(x), self.num_heads)  # (B, H, L, Dh)\n"
+        "        q = q / math.sqrt(q.shape[-1])\n",
         track="numpy",
     ),
     Mistake(

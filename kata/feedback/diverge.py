@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from kata import COURSE, EXERCISES, SOLUTIONS, course
-from kata.cli import source_options
+from kata import COURSE, SOLUTIONS, course
+from kata.cli import exercises_folder, source_options
 from kata.core.compare import SAME_MISTAKE, WHOLE_MODEL, Mismatch, expect_close
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 def folder_of(args: argparse.Namespace) -> Path:
     if args.solutions:
         return SOLUTIONS
-    return find_submission(args.submission) if args.submission else EXERCISES
+    return find_submission(args.submission) if args.submission else exercises_folder()
 
 
 # ---- running both models -------------------------------------------------------------

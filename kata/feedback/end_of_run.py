@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kata import COURSE
+from kata import COURSE, course
 
 DEFAULT_REPORTCHARS = "fE"  # pytest's own default: what a learner gets without asking
 
@@ -36,17 +36,23 @@ def per_exercise(stats: dict[str, list[Any]]) -> list[str]:
 
 
 def done_line(stats: dict[str, list[Any]], solutions: bool) -> str:
-    """What a run in which every test passes says: the exercise done, or the course."""
-    if solutions or stats.get("failed") or stats.get("error"):
+    """What the run says of the exercises whose every test passes: those exercises, or that every
+    graded one (or the whole course) is done. Exercises with a failing test are left out."""
+    if solutions:
         return ""
-    passed = {exercise_of(report) for report in stats.get("passed", [])} - {None}
+    failing = {exercise_of(report) for report in stats.get("failed", []) + stats.get("error", [])}
+    passed = {exercise_of(report) for report in stats.get("passed", [])} - failing - {None}
     if not passed:
         return ""
     if set(COURSE) <= passed:
         return "All done: every test of every exercise passes. Check the grade with: kata grade"
+    graded = [name for name in COURSE if course.points(name) > 0]
+    if set(graded) <= passed:
+        numbers = f"{COURSE.index(graded[0]) + 1} to {COURSE.index(graded[-1]) + 1}"
+        return f"Done: every graded exercise ({numbers}) passes every test. Check the grade with: kata grade"
     names = [name for name in COURSE if name in passed]
     done = ", ".join(f"exercise {COURSE.index(name) + 1} ({name})" for name in names)
-    return f"Done: {done} passes every test that ran."
+    return f"Done: {done} {'passes' if len(names) == 1 else 'pass'} every test that ran."
 
 
 class EndOfRun:

@@ -274,10 +274,9 @@ def pytest_runtest_makereport(
         root = _root_cause(item) if kind == "wrong" and call.when == "call" else None
         if root is not None:
             # A more basic check of this exercise fails too: that failure, not this test's own hint, is the way in.
-            kept = [
-                line for line in (short or str(report.longrepr)).splitlines() if "Where to look:" not in line
-            ]
-            short = "\n".join(kept) + fix_first(root, used=_graded_check_of(item) is not None)
+            short = _without_where_to_look(short or str(report.longrepr)) + fix_first(
+                root, used=_graded_check_of(item) is not None
+            )
             if root.name not in roots:
                 roots[root.name] = len(diagnoses)
                 diagnoses.append(f"{root.name} ({root.title}): later tests use it.")
@@ -286,12 +285,7 @@ def pytest_runtest_makereport(
             diagnosis = _diagnosis(item, call.excinfo.value)
             if diagnosis:
                 # The diagnosis is specific; the generic "Where to look" would only distract from it.
-                kept = [
-                    line
-                    for line in (short or str(report.longrepr)).splitlines()
-                    if "Where to look:" not in line
-                ]
-                short = "\n".join(kept) + diagnosis
+                short = _without_where_to_look(short or str(report.longrepr)) + diagnosis
                 check = _graded_check_of(item)
                 if check is not None and check.name in roots:  # the root's own diagnosis takes its place
                     diagnoses[roots[check.name]] = diagnosis.strip()
@@ -302,6 +296,13 @@ def pytest_runtest_makereport(
             report.longrepr = short
         item.config.stash.setdefault(_failures_key, []).append((_exercise_of(item), kind))
     return report
+
+
+def _without_where_to_look(text):
+    """`text` without its generic "Where to look: ..." hints (each to the end of its line), the
+    rest of a line kept: the test's own message stays, whatever line its hint is on."""
+    kept = (line.split("Where to look:", 1)[0].rstrip() for line in text.splitlines())
+    return "\n".join(line for line in kept if line.strip())
 
 
 # Diagnosing reruns the test once per known mistake: the first few failures are the ones read.
@@ -425,8 +426,10 @@ def next_step(config: pytest.Config, stats: dict[str, list[Any]]) -> list[str]:
     count = sum(exercise == first for exercise, _ in failures)
     state = "not started yet" if kinds == {"todo"} else "in progress"
     tests = "tests fails" if count == 1 else "tests fail"
+    optional = "Optional: " if course.points(first) == 0 else ""  # exercise 7 earns no points
+    worth = " (optional, 0 points)" if optional else ""
     lines = [
-        f"Exercise {COURSE.index(first) + 1} of {len(COURSE)}, {folder}/{first}.py, is {state}: "
+        f"{optional}Exercise {COURSE.index(first) + 1} of {len(COURSE)}, {folder}/{first}.py{worth}, is {state}: "
         f"{count} of its {tests}. Work on it with: pytest tests/test_{first}.py{_track_option(config)}"
     ]
     diagnoses = config.stash.get(_diagnoses_key, [])

@@ -23,8 +23,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from kata import COURSE, EXERCISES, GROUPS, SOLUTIONS
-from kata.cli import source_options, timeout_option
+from kata import COURSE, GROUPS, SOLUTIONS
+from kata.cli import exercises_folder, source_options, timeout_option
 from kata.core.exits import EXIT_OK
 from kata.core.paths import shown_path
 from kata.grader import report
@@ -144,7 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    folder = SOLUTIONS if args.solutions else args.submission or EXERCISES
+    folder = SOLUTIONS if args.solutions else args.submission or exercises_folder()
     return watch(folder, limits=Limits(timeout=args.timeout))
 
 

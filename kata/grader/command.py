@@ -13,8 +13,15 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kata import EXERCISES, SOLUTIONS, TRACKS, course, track_folder
-from kata.cli import UsageError, existing_folder, file_to_write, source_options, timeout_option
+from kata import SOLUTIONS, TRACKS, course, track_folder
+from kata.cli import (
+    UsageError,
+    exercises_folder,
+    existing_folder,
+    file_to_write,
+    source_options,
+    timeout_option,
+)
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.grader import report
 from kata.grader.grading import GroupResult, Limits, Report, grade
@@ -83,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             return grade_class(args)
         if args.solutions:
             return grade_one(track_folder(SOLUTIONS, args.track), args)
-        return grade_one(args.submission or track_folder(EXERCISES, args.track), args)
+        return grade_one(args.submission or exercises_folder(args.track), args)
     except Exception as error:
         traceback.print_exc()
         print(

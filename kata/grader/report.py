@@ -53,6 +53,11 @@ def next_step(report: "Report") -> str:
             heading = (
                 f"Next: your whole stack ({where} and the modules under it) does not reproduce BERT yet."
             )
+        elif course.points(group.group, report.track) == 0 and report.score == report.max_score:
+            heading = (
+                f"Done: every graded exercise passes, {report.score:g} / {report.max_score:g}. Optional next: "
+                f"exercise {COURSE.index(group.group) + 1}, {where} (0 points), is {group.status}."
+            )
         else:
             heading = f"Next: exercise {COURSE.index(group.group) + 1}, {where}, is {group.status}."
         lines = [heading, f"  First failing check: {first.check.name} ({first.check.title})"]

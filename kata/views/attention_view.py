@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from kata import EXERCISES, SOLUTIONS
+from kata.cli import exercises_folder
 from kata.core.compare import WHOLE_MODEL
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
@@ -104,7 +105,7 @@ def implementation(args: argparse.Namespace) -> tuple[Path, str]:
         return SOLUTIONS, "the reference encoder (solutions/)"
     if args.submission:
         return args.submission.resolve(), f"the encoder in {shown_path(args.submission)}"
-    return EXERCISES, "your encoder (exercises/)"
+    return exercises_folder(), "your encoder (exercises/)"
 
 
 def tokenize(

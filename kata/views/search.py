@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 
 import torch
 
-from kata import EXERCISES, SOLUTIONS, TRACKS, track_folder
+from kata import SOLUTIONS, TRACKS, track_folder
+from kata.cli import exercises_folder
 from kata.core import sentences
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
@@ -115,7 +116,8 @@ def implementation(
         ), f"the reference encoder ({shown_path(track_folder(SOLUTIONS, track))}/)"
     if submission:
         return Path(submission).resolve(), f"the encoder in {shown_path(submission)}"
-    return track_folder(EXERCISES, track), f"your encoder ({shown_path(track_folder(EXERCISES, track))}/)"
+    folder = exercises_folder(track)
+    return folder, f"your encoder ({shown_path(folder)}/)"
 
 
 def sentence_encoder(folder: Path, name: str, track: str = "torch") -> tuple[Any, Any, Path]:
