@@ -114,6 +114,24 @@ def test_layer_norm_keeps_float64_precision(layer_norm, shape, eps):
     )
 
 
+# Rows around 1000 in float32 are held to about 6e-5 (its spacing there), so two correct
+# implementations differ by up to about 5e-4 once normalised; E[x^2] - E[x]^2 is off by 0.05 or more.
+FAR_FROM_ZERO = 5e-3
+
+
+def test_layer_norm_stays_accurate_for_rows_far_from_zero(layer_norm):
+    x = 1000 + random_input((6, 64), seed=4)
+    weight, bias = random_affine(64, seed=4)
+    expect_close(
+        layer_norm.layer_norm(x, weight, bias, 1e-5),
+        F.layer_norm(x, (64,), weight, bias, 1e-5),
+        atol=FAR_FROM_ZERO,
+        what="layer_norm of rows around 1000 (spread about 1) against torch's F.layer_norm",
+        hint="compute the variance as the mean of (x - mean) ** 2: E[x^2] - E[x]^2 subtracts two numbers "
+        "near 1e6 that float32 holds to about 0.06, and the spread of about 1 is lost",
+    )
+
+
 def test_layer_norm_in_float16_computes_in_float32_instead_of_overflowing(layer_norm):
     """Values around 300: in float16 their squared deviations pass 65504 (inf) and the output becomes zeros."""
     x = (300 * random_input((4, 16), seed=3)).half()
