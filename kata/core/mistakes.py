@@ -8,6 +8,8 @@ how we know the tests are worth trusting.
 """
 
 import shutil
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,23 +34,74 @@ class Mistake:
         """How the tests name it: exercise-name, with the track first for the NumPy track."""
         return ("numpy-" if self.track == "numpy" else "") + f"{self.exercise}-{self.name}"
 
-    def apply(self, source: str) -> str:
+    def stale(self, source: str | None = None) -> str | None:
+        """Why this mistake no longer applies to `source` (its solution file's text by default):
+        its snippet does not occur exactly once; None while it applies."""
+        if source is None:
+            try:
+                source = self.solution_file.read_text()
+            except OSError as error:
+                return f"mistake {self.test_id!r}: cannot read {self.solution_file.name} ({error})"
         count = source.count(self.find)
-        if count != 1:
-            raise ValueError(
-                f"mistake {self.name!r}: its snippet occurs {count} times in "
-                f"{self.solution_file.relative_to(SOLUTIONS.parent)}, expected once; update the catalogue"
-            )
+        if count == 1:
+            return None
+        return (
+            f"mistake {self.test_id!r}: its snippet occurs {count} times in "
+            f"{self.solution_file.relative_to(SOLUTIONS.parent)}, expected once; update its entry in kata/course/{self.exercise}.py"
+        )
+
+    def apply(self, source: str) -> str:
+        problem = self.stale(source)
+        if problem is not None:
+            raise ValueError(problem)
         return source.replace(self.find, self.replace)
 
     def write_variant(self, folder: str | Path) -> Path:
         """Copy the track's solutions into `folder` with this mistake applied; return the folder."""
         folder = Path(folder)
+        variant = self.apply(self.solution_file.read_text())  # a stale entry raises before any folder is made
         ignored = shutil.ignore_patterns("__pycache__", "numpy")  # the NumPy track is a package of its own
         shutil.copytree(track_folder(SOLUTIONS, self.track), folder, ignore=ignored)
-        path = folder / f"{self.exercise}.py"
-        path.write_text(self.apply(path.read_text()))
+        (folder / f"{self.exercise}.py").write_text(variant)
         return folder
+
+
+class StaleMistake(UserWarning):
+    """A known mistake whose snippet is no longer in its solution file (solutions/ was edited)."""
+
+
+_warned: set[Mistake] = set()
+
+
+def applicable(mistakes: Iterable[Mistake]) -> tuple[Mistake, ...]:
+    """The mistakes that still apply to today's solutions/. Each stale one is left out with a
+    StaleMistake warning (once per process): a diagnosis or a grade goes on without it, and
+    `kata stubs --check` and the catalogue proof name it for the maintainer."""
+    kept = []
+    for mistake in mistakes:
+        problem = mistake.stale()
+        if problem is None:
+            kept.append(mistake)
+        elif mistake not in _warned:
+            _warned.add(mistake)
+            where = Path(__file__).parents[1] / "course" / f"{mistake.exercise}.py"
+            line = next(
+                (
+                    n
+                    for n, text in enumerate(where.read_text().splitlines(), 1)
+                    if f'"{mistake.name}"' in text
+                ),
+                0,
+            )  # the entry's line in its course module: where to update it
+            warnings.warn_explicit(
+                f"{problem} (skipped: no diagnosis names it)", StaleMistake, f"kata/course/{where.name}", line
+            )
+    return tuple(kept)
+
+
+def stale_entries(mistakes: Iterable[Mistake]) -> list[str]:
+    """Why each of `mistakes` that no longer applies to solutions/ is stale (none: an empty list)."""
+    return [problem for mistake in mistakes if (problem := mistake.stale()) is not None]
 
 
 def on_numpy_too(mistakes: "tuple[Mistake, ...]", *names: str) -> tuple[Mistake, ...]:

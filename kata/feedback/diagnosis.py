@@ -27,6 +27,7 @@ import torch
 
 from kata import COURSE, SOLUTIONS, track_folder
 from kata.core.compare import SAME_MISTAKE, Mismatch
+from kata.core.mistakes import applicable
 from kata.course import mistakes_for
 
 if TYPE_CHECKING:
@@ -280,14 +281,11 @@ def diagnose(
     on the exercise's graded checks (learner_outcomes); without it no match is exact.
     A callable `learner` is called only when some mistake fails like `failure`.
     """
+    known = applicable(mistakes_for(exercise, track))  # a stale entry is skipped, with a warning
     with silently():
         if run(track_folder(SOLUTIONS, track)) is not None:
             return []
-        candidates = [
-            mistake
-            for mistake in mistakes_for(exercise, track)
-            if same_failure(failure, run(variant_folder(mistake)))
-        ]
+        candidates = [mistake for mistake in known if same_failure(failure, run(variant_folder(mistake)))]
     if not candidates:
         return []
     if callable(learner):

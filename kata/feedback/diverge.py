@@ -31,6 +31,7 @@ from kata.cli import exercises_folder, source_options
 from kata.core.compare import SAME_MISTAKE, WHOLE_MODEL, Mismatch, expect_close
 from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
 from kata.core.loading import ExerciseImportError, load_stack
+from kata.core.mistakes import applicable
 from kata.core.paths import shown_path, where_raised
 from kata.core.weights import INSTALL_HINT, load_pretrained, pretrained_source
 from kata.course import mistakes_for
@@ -265,7 +266,7 @@ def diagnose(
     where = {s.name: considered(s, inputs["attention_mask"]) for s in wanted}
     found = []
     for exercise in SUSPECTS[stage.kind]:
-        for mistake in mistakes_for(exercise):
+        for mistake in applicable(mistakes_for(exercise)):  # a stale entry is skipped, with a warning
             values = _mistake_stages(mistake, bert, _frozen(inputs), num_layers)
             first = next(
                 (s for s in wanted if not agrees(values.get(s.name), theirs[s.name], where[s.name])), None

@@ -105,10 +105,18 @@ def run(args: argparse.Namespace) -> int:
     """Rewrite exercises/ from solutions/ (with --check: EXIT_NOT_YET when it is out of date)."""
     stale = out_of_date()
     if args.check:
+        # The catalogue quotes solutions/ too: a snippet edited away is a stale entry (text only: fast).
+        from kata.core.mistakes import stale_entries
+        from kata.course import catalogue
+
+        entries = stale_entries(catalogue())
+        for problem in entries:
+            print(f"stale catalogue entry: {problem}")
         if stale:
             print(f"exercises/ is out of date with solutions/: {', '.join(stale)}; run `kata stubs`")
+        if stale or entries:
             return EXIT_NOT_YET
-        print("exercises/ is up to date with solutions/")
+        print("exercises/ is up to date with solutions/, and every known mistake still applies to it")
         return EXIT_OK
     for name, text in expected_stubs().items():
         (EXERCISES / name).parent.mkdir(parents=True, exist_ok=True)
