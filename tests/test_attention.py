@@ -21,6 +21,12 @@ SHAPES = [
 ]
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what it asks you to
+    write (F.scaled_dot_product_attention; kata/course/attention.py, SHORTCUTS). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("attention")
+
+
 @pytest.fixture(scope="module")
 def attention(impl):
     return impl.module("attention")

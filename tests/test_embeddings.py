@@ -45,6 +45,12 @@ SEARCHES = {
 }
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what it asks you to
+    write (sentence_transformers; kata/course/embeddings.py, SHORTCUTS). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("embeddings")
+
+
 @pytest.fixture(scope="module")
 def embeddings(impl):
     return impl.module("embeddings")

@@ -40,6 +40,12 @@ BERT_LAYER_NAMES = {
 TINY_LENGTH = 9  # tokens per row in the tiny BERT batch (tiny_bert_config: max_len 23, width 30, 5 heads)
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what it asks you to
+    write (nn.TransformerEncoderLayer, a Hugging Face model's forward; kata/course/encoder.py, SHORTCUTS). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("encoder")
+
+
 @pytest.fixture(scope="module")
 def encoder(impl):
     return impl.module("encoder")

@@ -28,6 +28,12 @@ GELU_HINT = (
 )
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what it asks you to
+    write (F.gelu, nn.GELU; kata/course/feed_forward.py, SHORTCUTS). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("feed_forward")
+
+
 @pytest.fixture(scope="module")
 def feed_forward(impl):
     return impl.module("feed_forward")

@@ -24,6 +24,12 @@ SHAPES = [
 ]
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what it asks you to
+    write (F.layer_norm, nn.LayerNorm; kata/course/layer_norm.py, SHORTCUTS). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("layer_norm")
+
+
 @pytest.fixture(scope="module")
 def layer_norm(impl):
     return impl.module("layer_norm")

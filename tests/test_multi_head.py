@@ -33,6 +33,12 @@ HF_PROJECTIONS = {
 }
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what it asks you to
+    write (nn.MultiheadAttention; kata/course/multi_head.py, SHORTCUTS). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("multi_head")
+
+
 @pytest.fixture(scope="module")
 def multi_head(impl):
     return impl.module("multi_head")

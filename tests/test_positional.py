@@ -41,6 +41,12 @@ HF_NAMES = {
 }
 
 
+def test_does_not_call_the_library_function_it_asks_you_to_write(impl):
+    """No shortcuts: this exercise's code may not call the library's version of what an exercise
+    before it asks you to write (nn.LayerNorm: use yours). The grader scores its checks 0 if it does."""
+    impl.takes_no_shortcut("positional")
+
+
 @pytest.fixture(scope="module")
 def positional(impl):
     return impl.module("positional")

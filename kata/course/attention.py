@@ -12,6 +12,7 @@ import torch
 from ..core.checking import Check, likely, randn
 from ..core.compare import ONE_OP, Mismatch, expect_close, expect_shape
 from ..core.mistakes import Mistake
+from ..core.shortcuts import Shortcut
 
 NAME = "attention"
 
@@ -340,3 +341,17 @@ DIVERGE = {
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
 USES = {"float64": ("values",), "dropout": ("values",)}
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+SHORTCUTS = (
+    Shortcut(
+        NAME,
+        "torch.nn.functional.scaled_dot_product_attention",
+        "F.scaled_dot_product_attention",
+        "write it from torch operations: scores = q @ k.transpose(-2, -1) / sqrt(d), the mask, softmax, then @ v",
+    ),
+)

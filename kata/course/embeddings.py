@@ -17,6 +17,7 @@ import torch
 from ..core.checking import Check, randn
 from ..core.compare import ONE_OP, Mismatch
 from ..core.mistakes import Mistake, on_numpy_too
+from ..core.shortcuts import Shortcut
 
 NAME = "embeddings"
 
@@ -471,3 +472,18 @@ HINTS = (
 # ---- kata diverge: this exercise adds no stage to the encoder's -------------------------------
 
 DIVERGE: dict[str, str] = {}
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+SHORTCUTS = (
+    Shortcut(
+        NAME,
+        "sentence_transformers",
+        "sentence_transformers",
+        "pool and normalise your own Encoder's output with mean_pool and normalize",
+        "import",
+    ),
+)

@@ -25,6 +25,7 @@ from ..core.checking import (
 )
 from ..core.compare import ONE_OP, WHOLE_MODEL, Mismatch, expect_close
 from ..core.mistakes import Mistake
+from ..core.shortcuts import HUGGING_FACE, Shortcut
 
 if TYPE_CHECKING:
     from transformers import BertModel
@@ -701,3 +702,32 @@ USES = {
     "bad_weights": ("from_tiny_bert",),
     "pretrained": ("from_tiny_bert",),
 }
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+SHORTCUTS = (
+    Shortcut(
+        NAME,
+        "torch.nn.TransformerEncoderLayer",
+        "nn.TransformerEncoderLayer",
+        "write it from your MultiHeadAttention, FeedForward and LayerNorm",
+        "module",
+    ),
+    Shortcut(
+        NAME,
+        "torch.nn.TransformerEncoder",
+        "nn.TransformerEncoder",
+        "write it as an nn.ModuleList of your EncoderLayer",
+        "module",
+    ),
+    Shortcut(
+        NAME,
+        HUGGING_FACE,
+        "a Hugging Face model's forward",
+        "from_hf must copy the model's weights into your own Encoder, never keep the model and call it",
+        "forward",
+    ),
+)

@@ -21,6 +21,7 @@ from ..core.checking import (
 )
 from ..core.compare import FLOAT64, ONE_OP, Mismatch, expect_close
 from ..core.mistakes import Mistake, on_numpy_too
+from ..core.shortcuts import Shortcut
 
 NAME = "feed_forward"
 
@@ -280,3 +281,18 @@ DIVERGE = {
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
 USES = {"gelu_network": ("gelu",), "dropout": ("gelu",)}
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+SHORTCUTS = (
+    Shortcut(
+        NAME,
+        "torch.nn.functional.gelu",
+        "F.gelu",
+        "write it from torch operations: 0.5 * x * (1 + torch.erf(x / sqrt(2)))",
+    ),
+    Shortcut(NAME, "torch.nn.GELU", "nn.GELU", "use your own gelu function in FeedForward", "module"),
+)

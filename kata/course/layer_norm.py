@@ -10,6 +10,7 @@ import torch
 
 from ..core.checking import Check, fill_parameters, parameter_names, randn
 from ..core.mistakes import Mistake
+from ..core.shortcuts import Shortcut
 
 NAME = "layer_norm"
 
@@ -265,3 +266,25 @@ DIVERGE: dict[str, str] = {}
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
 USES = {"module": ("function",)}
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+INSTEAD = (
+    "write it from torch operations: the mean and biased variance over the last axis, "
+    "(x - mean) / torch.sqrt(variance + eps), then * weight + bias"
+)
+SHORTCUTS = (
+    Shortcut(NAME, "torch.nn.functional.layer_norm", "F.layer_norm", INSTEAD),
+    Shortcut(NAME, "torch.layer_norm", "torch.layer_norm", INSTEAD),
+    Shortcut(NAME, "torch.native_layer_norm", "torch.native_layer_norm", INSTEAD),
+    Shortcut(
+        NAME,
+        "torch.nn.LayerNorm",
+        "nn.LayerNorm",
+        "write it with nn.Parameter weight and bias and your own layer_norm function",
+        "module",
+    ),
+)

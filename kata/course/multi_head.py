@@ -20,6 +20,7 @@ from ..core.checking import (
     working,
 )
 from ..core.mistakes import Mistake
+from ..core.shortcuts import Shortcut
 
 NAME = "multi_head"
 
@@ -363,3 +364,24 @@ DIVERGE = {
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
 USES = {"values": ("split_merge",), "per_head_mask": ("values",), "dropout": ("values",)}
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+SHORTCUTS = (
+    Shortcut(
+        NAME,
+        "torch.nn.MultiheadAttention",
+        "nn.MultiheadAttention",
+        "write it from four nn.Linear projections, split_heads, scaled_dot_product_attention and merge_heads",
+        "module",
+    ),
+    Shortcut(
+        NAME,
+        "torch.nn.functional.multi_head_attention_forward",
+        "F.multi_head_attention_forward",
+        "write it from four nn.Linear projections, split_heads, scaled_dot_product_attention and merge_heads",
+    ),
+)

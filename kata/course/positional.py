@@ -18,6 +18,7 @@ from ..core.checking import (
     working,
 )
 from ..core.mistakes import Mistake, on_numpy_too
+from ..core.shortcuts import Shortcut
 
 NAME = "positional"
 
@@ -355,3 +356,12 @@ DIVERGE = {
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
 USES = {"sinusoidal": ("table",), "too_long": ("table",)}
+
+
+# ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----
+# The grader scores 0 the checks of an exercise whose code calls one (and pytest says so first), nor may
+# a later exercise's code. To allow a call in your course, remove its entry.
+
+SHORTCUTS: tuple[
+    Shortcut, ...
+] = ()  # torch has no sinusoidal table nor BERT's embeddings; nn.Embedding is allowed

@@ -35,6 +35,8 @@ from kata.core.checking import Check, run_check
 from kata.core.compare import Mismatch
 from kata.core.loading import ExerciseImportError, load, load_stack, origin
 from kata.core.paths import shown_path, where_raised
+from kata.core.shortcuts import ShortcutTaken, Watch, scan_files, watched
+from kata.core.shortcuts import message as shortcut_message
 from kata.core.weights import INSTALL_HINT, encode_pairs, load_pretrained, pretrained_source
 from kata.feedback.diagnosis import (
     basics,
@@ -151,13 +153,43 @@ class Implementation:
         if check.needs_weights:
             import_transformers()
         module = self.stack() if check.group == "capstone" else self.module(check.group)
+        files = watched(self.folder, check.group, self.track)
         try:
-            run_check(check, module)
+            with Watch(files) as watch:  # the grader scores 0 a check whose modules take a shortcut
+                run_check(check, module)
         except Mismatch as mismatch:
             # As BaseException.add_note does from Python 3.11; the report below shows __notes__.
             note = f"(graded check {check.name}: {check.title}; {check.points:g} points)"
             mismatch.__notes__ = [*getattr(mismatch, "__notes__", []), note]  # type: ignore[attr-defined]
             raise
+        self._no_shortcuts(check.group, [*scan_files(files), *watch.uses])
+
+    def takes_no_shortcut(self, group: str) -> None:
+        """Raise ShortcutTaken when `group`'s module calls a library function the course asks the learner
+        to write (kata/core/shortcuts.py): in its source, or while its graded checks' probes run. A
+        probe that is not implemented yet raises NotImplementedError when nothing else is wrong."""
+        files = watched(self.folder, group, self.track)
+        uses = scan_files(files)
+        module = self.stack() if group == "capstone" else self.module(group)
+        pending = None
+        with Watch(files) as watch, silently():
+            for check in course.group_checks(group, self.track):
+                if check.needs_weights:
+                    continue
+                try:
+                    check.probe(module)
+                except NotImplementedError as error:
+                    pending = pending or error
+                except Exception:  # noqa: BLE001  (the exercise's other tests report its errors)
+                    pass
+        self._no_shortcuts(group, [*uses, *watch.uses])
+        if pending is not None:
+            raise pending
+
+    def _no_shortcuts(self, group, uses):
+        if uses:
+            module = "encoder" if group == "capstone" else group
+            raise ShortcutTaken(shortcut_message(uses, module, shown_path(self.folder)))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -250,6 +282,8 @@ def _short_report(excinfo):
     error = excinfo.value
     if isinstance(error, NotImplementedError):
         return f"not implemented yet: {where_raised(error)} ({error})", "todo"
+    if isinstance(error, ShortcutTaken):
+        return f"{error}\n  The grader scores this exercise's checks 0 while it does.", "shortcut"
     if isinstance(error, ExerciseImportError):
         return f"{shown_path(error.path)} could not be imported: {str(error).split(': ', 1)[1]}", "broken"
     notes = "".join(f"\n  {note}" for note in getattr(error, "__notes__", ()))
@@ -291,6 +325,8 @@ def pytest_runtest_makereport(
                     diagnoses[roots[check.name]] = diagnosis.strip()
                 else:
                     diagnoses.append(diagnosis.strip())
+        if kind == "shortcut" and not any(str(call.excinfo.value) in said for said in diagnoses):
+            diagnoses.append(str(call.excinfo.value))  # the run's "Fix this first": its test comes first
         short = never_empty(short, call.excinfo.value)
         if short:
             report.longrepr = short

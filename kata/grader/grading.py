@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from kata import COURSE, REPO, SOLUTIONS, course, track_folder
-from kata.core import wire
+from kata.core import shortcuts, wire
 from kata.core.checking import Check, reference_outputs
 from kata.core.compare import Mismatch
+from kata.core.paths import shown_path
 from kata.core.weights import pretrained_source
 from kata.feedback.diagnosis import Reported, diagnose_check, explain, outcome_from_record
 from kata.grader import isolation
@@ -164,6 +165,8 @@ def run_group(
         return GroupResult(group, [CheckResult(c, False, message, "wrong") for c in group_checks_])
 
     start = time.monotonic()
+    files = shortcuts.watched(submission, group, track)
+    uses = shortcuts.scan_files(files)  # the submission's text (never run here): its shortcuts
     walls = isolation.available()
     temporary = tempfile.mkdtemp(prefix=f"kata-{group}-", dir=sandbox_root())
     try:
@@ -203,6 +206,8 @@ def run_group(
             )
         output = clean(outcome.output.decode("utf-8", "replace"), OUTPUT_SHOWN)
         records = parse_records(outcome.records)
+        known = {shortcut for group_shortcuts in files.values() for shortcut in group_shortcuts}
+        uses += shortcuts.from_records(outcome.records, known, files)  # and those its child saw it take
     finally:
         remove_tree(Path(temporary))
     seconds = time.monotonic() - start
@@ -210,6 +215,7 @@ def run_group(
     def judge() -> GroupResult:
         result = judge_group(group, group_checks_, records, outcome, limits, track, walls)
         result.seconds, result.output = seconds, output
+        no_shortcuts(result, uses, submission)
         return result
 
     return judge
@@ -364,6 +370,18 @@ def judge_group(
         else:
             result.results.append(score_outputs(check, record.get("outputs"), track, learner))
     return result
+
+
+def no_shortcuts(result: GroupResult, uses: Sequence[shortcuts.Use], submission: Path) -> None:
+    """A group whose modules take a shortcut (kata/core/shortcuts.py) scores 0: each check that passed,
+    or failed on its own, says so instead (a crash, a time-out or a disturbance keeps its words)."""
+    if not uses:
+        return
+    module = "encoder" if result.group == "capstone" else result.group
+    text = shortcuts.message(uses, module, shown_path(submission))
+    for index, checked in enumerate(result.results):
+        if checked.kind in ("passed", "wrong", "todo"):
+            result.results[index] = CheckResult(checked.check, False, text, "wrong")
 
 
 def describe_import_error(error: dict[str, Any], group: str) -> str:

@@ -65,6 +65,15 @@ def main(job_path: str, results_fd: int) -> None:
     def report(record):
         results.write(json.dumps(record) + "\n")
 
+    # No shortcuts (kata/core/shortcuts.py): the library calls the exercise asks the learner to write are
+    # wrapped before the submission loads, and each call from its modules is reported as data.
+    from kata.core.shortcuts import Watch, as_record, watched
+
+    group = "capstone" if job["whole_stack"] else job["module"]
+    watch = Watch(
+        watched(job["submission"], group, job["track"])
+    ).__enter__()  # imports what it wraps: before the walls
+
     forbidden = [Path(p) for p in job["forbidden"]]
     job_folder = Path(job["job"])  # what the grader gave it to read: support, submission, reference
     report({"event": "sandbox", "landlock": restrict(sandbox, forbidden, job_folder)})
@@ -78,6 +87,7 @@ def main(job_path: str, results_fd: int) -> None:
             module = as_torch(module)
     except BaseException as error:  # noqa: BLE001  (a submission may raise anything, SystemExit too)
         report({"event": "import_error", "error": describe(error, job["submission"])})
+        report(as_record(watch.uses))
         return
     report({"event": "loaded"})
     for check in track_checks:
@@ -92,6 +102,7 @@ def main(job_path: str, results_fd: int) -> None:
         except BaseException as error:  # noqa: BLE001
             record = {"check": check.name, "error": describe(error, job["submission"])}
         report(record)
+    report(as_record(watch.uses))
     report({"event": "done"})
 
 
