@@ -139,3 +139,11 @@ def test_the_grader_reads_back_only_known_shortcuts_in_watched_files():
     assert shortcuts.from_records(
         line + b"\n" + forged + b"\nnot json", LAYER_NORM, ["/x/layer_norm.py"]
     ) == [use]
+
+
+def test_the_readme_shows_the_message_the_layer_norm_one_liner_gets():
+    from kata import REPO
+
+    fixture = REPO / "maintainer_tests" / "adversarial" / "library_layer_norm" / "layer_norm.py"
+    uses = scan_source(fixture.read_text(), "layer_norm.py", LAYER_NORM)
+    assert shortcuts.message(uses, "layer_norm", "exercises") in (REPO / "README.md").read_text()
