@@ -22,11 +22,11 @@ def hugging_face_imported_once():
     from transformers import BertModel  # noqa: F401
 
 
-@pytest.mark.catalogue
-@pytest.mark.parametrize("mistake", catalogue(), ids=lambda mistake: mistake.test_id)
-def test_the_graded_checks_fail_and_name_the_known_mistake(pytester, mistake):
+def run_exercise_tests(pytester, mistake, *options):
+    """Run the mistake's exercise's test file, in process, on the reference with `mistake` applied
+    (as a learner runs it: `pytest tests/test_<exercise>.py`, with `options`)."""
     variant = mistake.write_variant(pytester.path / "variant")
-    result = pytester.runpytest_inprocess(
+    return pytester.runpytest_inprocess(
         str(REPO / "tests" / f"test_{mistake.exercise}.py"),
         f"--submission={variant}",
         f"--track={mistake.track}",  # a NumPy-track mistake runs the same checks on the NumPy track
@@ -34,9 +34,14 @@ def test_the_graded_checks_fail_and_name_the_known_mistake(pytester, mistake):
         "-p",
         "no:cacheprovider",
         "-q",
-        "-k",
-        "test_passes_the_graded_check",
+        *options,
     )
+
+
+@pytest.mark.catalogue
+@pytest.mark.parametrize("mistake", catalogue(), ids=lambda mistake: mistake.test_id)
+def test_the_graded_checks_fail_and_name_the_known_mistake(pytester, mistake):
+    result = run_exercise_tests(pytester, mistake, "-k", "test_passes_the_graded_check")
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) + outcomes.get("errors", 0) > 0, (
         f"no graded check of {mistake.exercise} fails for the known mistake {mistake.name!r} "

@@ -97,10 +97,17 @@ def _message(error: BaseException) -> str:
 # values elsewhere differ. Anything less says nothing.
 
 
+# What a diagnosis says (explain): "exactly" only of an exact match, "looks like" of a weaker one.
+EXACTLY = "Diagnosis: this is exactly what you get if you"
+LOOKS_LIKE = "Diagnosis: this looks like what you get if you"
+
+
 @dataclass(frozen=True)
 class Match:
     mistake: "Mistake"
     exact: bool
+    # On how many graded checks the learner's outcome is the mistake's: what ranks the weaker matches.
+    agreeing: int = 0
 
 
 # An outcome: ("outputs", {key: value}) or ("raised", type name, message).
@@ -111,12 +118,20 @@ Outcomes = dict
 
 def outcome_of(check: "Check", module: ModuleType) -> Outcome:
     """What running `check`'s probe on `module` gives, as the grader would receive it."""
+    return _outcome_and_error(check, module)[0]
+
+
+def _outcome_and_error(check: "Check", module: ModuleType) -> tuple[Outcome, Exception | None]:
     from kata.core.checking import through_the_wire
 
     try:
-        return ("outputs", through_the_wire(check.probe(module)))
+        return ("outputs", through_the_wire(check.probe(module))), None
     except Exception as error:  # noqa: BLE001  (any implementation may fail in any way)
-        return ("raised", type(error).__name__, str(error)[:300])
+        return _raised(error), error
+
+
+def _raised(error: BaseException) -> Outcome:
+    return ("raised", type(error).__name__, str(error)[:300])
 
 
 def outcome_from_record(record: object) -> Outcome | None:
@@ -194,6 +209,7 @@ def _load(group: str, folder: Path, track: str) -> ModuleType:
 
 
 _variant_outcomes: dict[tuple, Outcome] = {}
+_variant_errors: dict[tuple, Exception] = {}  # the error itself, for an outcome that is one
 
 
 def variant_outcome(mistake: "Mistake", check: "Check") -> Outcome:
@@ -203,13 +219,43 @@ def variant_outcome(mistake: "Mistake", check: "Check") -> Outcome:
     key = (mistake, check.name)
     if key not in _variant_outcomes:
         with reference_lock, silently():
+            failure: Exception | None
             try:
                 module = _load(check.group, variant_folder(mistake), mistake.track)
             except Exception as error:  # noqa: BLE001
-                _variant_outcomes[key] = ("raised", type(error).__name__, str(error)[:300])
+                outcome, failure = _raised(error), error
             else:
-                _variant_outcomes[key] = outcome_of(check, module)
+                outcome, failure = _outcome_and_error(check, module)
+            if failure is not None:
+                # Without its traceback: the frames would keep every tensor of the probe alive.
+                _variant_errors[key] = failure.with_traceback(None)
+            _variant_outcomes[key] = outcome
     return _variant_outcomes[key]
+
+
+def variant_failure(mistake: "Mistake", check: "Check") -> BaseException | None:
+    """How the mistake fails graded `check` (None when it passes): what run_check raises on its
+    variant, from its outcome (variant_outcome: the same probe, encoding and comparison), so the
+    grader's diagnosis of each failing check does not run every variant again."""
+    from kata.core.checking import reference_outputs
+
+    outcome = variant_outcome(mistake, check)
+    if outcome[0] == "raised":
+        return _variant_errors[mistake, check.name]
+    try:
+        check.compare(outcome[1], reference_outputs(check))
+    except Exception as error:  # noqa: BLE001  (a judge may fail in any way on a wrong output)
+        return error
+    return None
+
+
+def _mistake_at(folder: Path, exercise: str, track: str) -> "Mistake | None":
+    """The known mistake of `exercise` whose variant_folder is `folder`, or None."""
+    for mistake in mistakes_for(exercise, track):
+        with contextlib.suppress(ValueError):  # a stale entry (its snippet is gone) has no variant
+            if variant_folder(mistake) == folder:
+                return mistake
+    return None
 
 
 _reproducible: dict[tuple[str, str], bool] = {}
@@ -247,24 +293,23 @@ def learner_outcomes(exercise: str, folder: Path, track: str = "torch") -> "Outc
     return outcomes
 
 
-def _strength(mistake: "Mistake", learner: "Outcomes | None") -> bool | None:
-    """True: the mistake agrees with the learner on every graded check compared; False: the same
-    checks pass and fail but some values differ; None: different checks fail."""
-    if not learner:
-        return False
-    exact = True
-    for check, mine in learner.values():
+def _strength(mistake: "Mistake", learner: "Outcomes | None") -> Match | None:
+    """The match: exact when the mistake agrees with the learner on every graded check compared
+    (one at least); weaker when the same checks pass and fail but some values differ (`agreeing`
+    counts the checks that do agree); None when different checks fail."""
+    compared = agreeing = 0
+    for check, mine in (learner or {}).values():
         if check.needs_weights:  # the whole pretrained model: slow, and the exercise's own checks decide
             continue
+        compared += 1
         theirs = variant_outcome(mistake, check)
         if same_outcome(mine, theirs) or (
             not reproducible(check, mistake.track) and passes(check, mine) == passes(check, theirs)
         ):
-            continue
-        exact = False
-        if passes(check, mine) != passes(check, theirs):
+            agreeing += 1
+        elif passes(check, mine) != passes(check, theirs):
             return None
-    return exact
+    return Match(mistake, exact=compared > 0 and agreeing == compared, agreeing=agreeing)
 
 
 def diagnose(
@@ -274,7 +319,8 @@ def diagnose(
     track: str = "torch",
     learner: "Outcomes | Callable[[], Outcomes] | None" = None,
 ) -> list[Match]:
-    """The known mistakes of `exercise` (in `track`) that fail like `failure`, exact ones first.
+    """The known mistakes of `exercise` (in `track`) that fail like `failure`: the exact ones
+    alone when there are any, else the weaker ones, those that agree on more checks first.
 
     `run(folder)` runs the failed test or check with the implementation in `folder` and returns
     the exception it ends with, or None when it passes. `learner` holds the learner's outcomes
@@ -290,13 +336,9 @@ def diagnose(
         return []
     if callable(learner):
         learner = learner()
-    matches = []
-    for mistake in candidates:
-        strength = _strength(mistake, learner)
-        if strength is not None:
-            matches.append(Match(mistake, strength))
+    matches = [match for match in (_strength(mistake, learner) for mistake in candidates) if match]
     exact = [match for match in matches if match.exact]
-    return exact or matches
+    return exact or sorted(matches, key=lambda match: -match.agreeing)  # stable: course order among equals
 
 
 def explain(matches: "Sequence[Match | Mistake]") -> str:
@@ -311,8 +353,8 @@ def explain(matches: "Sequence[Match | Mistake]") -> str:
         f"{match.mistake.description} ({match.mistake.exercise}/{match.mistake.name})" for match in as_matches
     )
     if all(match.exact for match in as_matches):
-        return f"\n  Diagnosis: this is exactly what you get if you {named}."
-    return f"\n  Diagnosis: this looks like what you get if you {named} (not every check agrees)."
+        return f"\n  {EXACTLY} {named}."
+    return f"\n  {LOOKS_LIKE} {named} (not every check agrees)."
 
 
 def diagnose_check(
@@ -331,7 +373,10 @@ def diagnose_check(
     if check.group not in COURSE:
         return []
 
-    def run(folder: Path) -> Exception | None:
+    def run(folder: Path) -> BaseException | None:
+        known = _mistake_at(folder, check.group, track)
+        if known is not None:  # a known mistake's variant: its outcome is computed once
+            return variant_failure(known, check)
         try:
             run_check(check, _load(check.group, folder, track))
         except Exception as error:  # noqa: BLE001  (a known-wrong implementation may fail in any way)
