@@ -363,7 +363,12 @@ DIVERGE = {
 
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
-USES = {"values": ("split_merge",), "per_head_mask": ("values",), "dropout": ("values",)}
+USES = {
+    "values": ("split_merge",),
+    "per_head_mask": ("values",),
+    "bad_head_count": ("values",),  # it runs a valid MultiHeadAttention(30, 5) first
+    "dropout": ("values",),
+}
 
 
 # ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----

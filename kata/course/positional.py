@@ -355,7 +355,11 @@ DIVERGE = {
 
 # ---- what each check runs besides its own code: fix those first (kata/feedback/diagnosis.py uses)
 
-USES = {"sinusoidal": ("table",), "too_long": ("table",)}
+USES = {  # each runs Embeddings.forward, as learned does, and the table
+    "sinusoidal": ("table", "learned"),
+    "too_long": ("table", "learned"),
+    "dropout": ("learned",),
+}
 
 
 # ---- no shortcuts: library calls this exercise's code may not make (kata/core/shortcuts.py) ----

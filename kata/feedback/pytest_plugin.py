@@ -159,7 +159,7 @@ class Implementation:
                 run_check(check, module)
         except Mismatch as mismatch:
             # As BaseException.add_note does from Python 3.11; the report below shows __notes__.
-            note = f"(graded check {check.name}: {check.title}; {check.points:g} points)"
+            note = f"(graded check {check.name}: {check.title}; {check.points:g} point{'' if check.points == 1 else 's'})"
             mismatch.__notes__ = [*getattr(mismatch, "__notes__", []), note]  # type: ignore[attr-defined]
             raise
         self._no_shortcuts(check.group, [*scan_files(files), *watch.uses])
