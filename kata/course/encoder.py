@@ -166,12 +166,27 @@ def model_outputs(output: Any, attention_mask: torch.Tensor) -> dict[str, object
     return outputs
 
 
+MASK_HINT = (
+    "the mask Encoder.forward builds from attention_mask (1 = token, 0 = padding): True where a key "
+    "may be attended, shaped (B, 1, 1, L) so it hides padded keys from every query and head"
+)
+
+
 def model_hints(num_layers: int) -> Mapping[str, tuple[str, str | None]]:
-    hints = {"hidden_state_0": ("hidden_states[0] (the embeddings' output)", None)}
+    hints: dict[str, tuple[str, str | None]] = {
+        "hidden_state_0": (
+            "hidden_states[0] (the embeddings' output)",
+            "the Embeddings Encoder.__init__ builds from the config (sizes, eps, positional), called "
+            "with input_ids and token_type_ids",
+        )
+    }
     for i in range(1, num_layers + 1):
-        hints[f"hidden_state_{i}"] = (f"hidden_states[{i}] (after layer {i - 1})", None)
+        hints[f"hidden_state_{i}"] = (
+            f"hidden_states[{i}] (after layer {i - 1})",
+            f"each layer's input is the previous one's output; the layers all get {MASK_HINT}",
+        )
     for i in range(num_layers):
-        hints[f"attention_{i}"] = (f"attentions[{i}] (layer {i}'s attention weights)", None)
+        hints[f"attention_{i}"] = (f"attentions[{i}] (layer {i}'s attention weights)", MASK_HINT)
     return hints
 
 

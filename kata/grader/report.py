@@ -64,7 +64,7 @@ def next_step(report: "Report") -> str:
         message = clean(first.message).strip() or "failed, without a message"
         lines += [f"  {line}" for line in message.splitlines()[:6]]
         if not any(word in message for word in ("Where to look:", "Diagnosis:", "first (")):
-            lines.append(f"  Where to look: {hint_for(first.check, module)}")
+            lines.append(f"  Where to look: {hint_for(first.check, module, message)}")
         if group.problem:
             lines.append(f"  The process {group.problem}")
         if group.output.strip():
@@ -96,10 +96,13 @@ def root_failure(failing: list[Any], results: list[Any], track: str = "torch") -
     return failing[0]
 
 
-def hint_for(check: Any, module: str) -> str:
-    """A hint for a failure that carries none: the check's first, else the exercise's graded hints."""
-    hints = [hint for _, hint in getattr(check, "hints", {}).values() if hint]
-    return hints[0] if hints else f"`kata hint {module}` gives this exercise's hints, one more each time"
+def hint_for(check: Any, module: str, message: str = "") -> str:
+    """A hint for a failure that carries none: the hint of the output the message is about (it
+    starts with that output's name), else the exercise's graded hints (never another output's)."""
+    for what, hint in getattr(check, "hints", {}).values():
+        if hint and message.startswith(what):
+            return hint
+    return f"`kata hint {module}` gives this exercise's hints, one more each time"
 
 
 def gradescope(report: "Report") -> dict[str, Any]:
