@@ -103,6 +103,20 @@ def test_an_in_place_residual_that_computes_the_same_is_not_flagged(pretrained, 
 
 
 @pytest.mark.pretrained
+def test_a_mistake_that_agrees_only_at_the_first_stage_is_not_called_exact(pretrained, capsys, tmp_path):
+    """x + norm1(attended) gives the first norm of a left-out residual, not the layer's output."""
+    learner = copy_of_solutions(tmp_path / "learner")
+    encoder = learner / "encoder.py"
+    residual = "x = self.norm1(x + attended)"
+    assert residual in encoder.read_text(), "update this test: solutions/encoder.py changed"
+    encoder.write_text(encoder.read_text().replace(residual, "x = x + self.norm1(attended)"))
+    code, text = run(capsys, "--submission", str(learner))
+    assert code == EXIT_NOT_YET and list(table_rows(text))[-1] == "layer 0 first norm", text
+    assert "exactly" not in text, f"a match at one stage only is not exact:\n{text}"
+    assert "looks like what you get if you left out the residual around the attention" in text, text
+
+
+@pytest.mark.pretrained
 def test_a_crash_in_a_stage_is_shown_at_that_stage_with_the_error(pretrained, capsys, tmp_path):
     variant = mistake_named("multi_head/merge_with_view_after_transpose").write_variant(tmp_path / "learner")
     code, text = run(capsys, "--submission", str(variant))

@@ -42,7 +42,6 @@ from kata.grader.grading import find_submission
 if TYPE_CHECKING:
     from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
 
-    from kata.core.mistakes import Mistake
 
 # A stage matches within a whole model's tolerance in float32, as the tests allow, plus a
 # relative part for the stages before a norm, whose values grow past 30 on long sentences.
@@ -249,31 +248,37 @@ def miniature(
 
 def diagnose(
     stage: Stage,
-    yours: torch.Tensor | str,
+    yours: dict[str, torch.Tensor | str],
     bert: "BertModel",
     inputs: dict[str, torch.Tensor],
     theirs: dict[str, torch.Tensor],
-) -> list["Mistake"]:
-    """The known mistakes (kata/course/) whose implementation first diverges at `stage`
-    with the learner's numbers there; [] when none does (we never guess).
+) -> list[Match]:
+    """The known mistakes (kata/course/) whose implementation first diverges at `stage` with
+    the learner's numbers there, exact ones first and alone; [] when none does (we never guess).
 
     Each suspect mistake's encoder (the reference with that one mistake) runs on the same
-    sentence, with the same pretrained weights, up to the layer of `stage`.
+    sentence, with the same pretrained weights, to the end of the layer of `stage`. A match is
+    exact when the learner's numbers are the mistake's at every stage from `stage` to the end of
+    that layer: two mistakes can agree at one stage (a left-out residual and a norm applied before
+    the residual give the same first norm) and part after it. Agreeing at `stage` alone: "looks like".
     """
     num_layers = 0 if stage.layer is None else stage.layer + 1
-    wanted = stages(num_layers)
-    wanted = wanted[: wanted.index(stage) + 1]
-    where = {s.name: considered(s, inputs["attention_mask"]) for s in wanted}
-    found = []
+    computed = stages(num_layers)
+    wanted = computed[: computed.index(stage) + 1]
+    after = computed[computed.index(stage) + 1 :]  # the rest of its layer: computed from it
+    where = {s.name: considered(s, inputs["attention_mask"]) for s in computed}
+    matches = []
     for exercise in SUSPECTS[stage.kind]:
         for mistake in applicable(mistakes_for(exercise)):  # a stale entry is skipped, with a warning
             values = _mistake_stages(mistake, bert, _frozen(inputs), num_layers)
             first = next(
                 (s for s in wanted if not agrees(values.get(s.name), theirs[s.name], where[s.name])), None
             )
-            if first == stage and same_numbers(yours, values.get(stage.name), where[stage.name]):
-                found.append(mistake)
-    return found
+            if first == stage and same_numbers(yours[stage.name], values.get(stage.name), where[stage.name]):
+                later = all(same_numbers(yours[s.name], values.get(s.name), where[s.name]) for s in after)
+                matches.append(Match(mistake, exact=later))
+    exact = [match for match in matches if match.exact]
+    return exact or matches
 
 
 def _frozen(inputs):
@@ -331,8 +336,7 @@ def compare(folder: Path, sentence: str, pair: str | None = None) -> int:
             print(paragraph(f"Your code raised {type(error).__name__}: {error}"))
         print(paragraph(explanation(stage, folder, bert.config)))
         if error is None or isinstance(yours[stage.name], torch.Tensor):
-            found = diagnose(stage, yours[stage.name], bert, inputs, theirs)
-            diagnosis = explain([Match(mistake, exact=True) for mistake in found])  # the very same numbers
+            diagnosis = explain(diagnose(stage, yours, bert, inputs, theirs))
             if diagnosis:
                 print(paragraph(diagnosis.strip()))
         return EXIT_NOT_YET
