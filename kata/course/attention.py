@@ -226,7 +226,8 @@ MISTAKES = (
     Mistake(
         NAME,
         "mask_with_minus_infinity",
-        "filled hidden scores with -inf (NaN for a fully hidden row)",
+        "filled hidden scores with -inf, or renormalised the weights after zeroing hidden keys: either gives "
+        "0 / 0 = NaN in a row whose keys are all hidden; finfo(dtype).min before the softmax gives a uniform row",
         "torch.finfo(scores.dtype).min)",
         "float('-inf'))",
     ),
@@ -284,7 +285,8 @@ NUMPY_MISTAKES = (
     Mistake(
         NAME,
         "mask_with_minus_infinity",
-        "filled hidden scores with -inf (NaN for a fully hidden row)",
+        "filled hidden scores with -inf, or renormalised the weights after zeroing hidden keys: either gives "
+        "0 / 0 = NaN in a row whose keys are all hidden; finfo(dtype).min before the softmax gives a uniform row",
         "np.finfo(scores.dtype).min)",
         "-np.inf)",
         track="numpy",
