@@ -17,7 +17,7 @@ import pytest
 
 from kata.grader import grading
 from kata.grader.bounded import clean, remove_tree
-from kata.grader.isolation import TMP_BYTES, Isolation, available
+from kata.grader.isolation import CPU_PERIOD_US, CPU_SHARE, TMP_BYTES, ChildCgroup, Isolation, available
 from kata.grader.launch import RESULTS_FD, ChildOutcome, run_child
 
 pytestmark = pytest.mark.maintainer
@@ -138,6 +138,27 @@ out.write(json.dumps({"forked": started}) + "\\n")
         if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes()
     ]
     assert not survivors, f"processes of the child still alive after run_child returned: {survivors}"
+
+
+@pytest.mark.skipif(not WALLS.cgroup, reason="no cgroups to create on this machine")
+def test_a_childs_cgroup_caps_its_cpu_to_one_core_where_the_controller_is_there():
+    cgroup = ChildCgroup(WALLS.cgroup)
+    try:
+        if WALLS.cgroup == "v2":
+            cpu_max = cgroup.folders[0] / "cpu.max"
+            if not cpu_max.is_file():
+                pytest.skip("the cpu controller is not enabled for this cgroup's children")
+            assert cpu_max.read_text().split() == [str(int(CPU_SHARE * CPU_PERIOD_US)), str(CPU_PERIOD_US)]
+        else:
+            cpu = [folder for folder in cgroup.folders if folder.parent.name == "cpu"]
+            if not cpu:
+                pytest.skip("no writable v1 cpu controller")
+            quota = int((cpu[0] / "cpu.cfs_quota_us").read_text())
+            period = int((cpu[0] / "cpu.cfs_period_us").read_text())
+            assert (quota, period) == (int(CPU_SHARE * CPU_PERIOD_US), CPU_PERIOD_US)
+    finally:
+        cgroup.remove()
+    assert not any(folder.exists() for folder in cgroup.folders), "the cgroup should be gone"
 
 
 @needs_walls

@@ -16,7 +16,8 @@ them, each child runs:
   new namespaces or keyrings, and no SIGKILL sent by the child itself, so that a SIGKILL
   always comes from outside it (the kernel's out-of-memory killer, or something else);
 - in a cgroup of its own (v2, or v1's memory and pids controllers) that caps the memory
-  and the processes of all its processes together and is killed as a whole;
+  and the processes of all its processes together and is killed as a whole, and, where the
+  cpu controller is there too, its CPU time to CPU_SHARE cores;
 - as the unprivileged user `nobody` when the grader runs as root (setpriv).
 
 `available()` says which of these the machine gives; the grader reports it in its table
@@ -46,6 +47,8 @@ MiB = 1024**2
 TMP_BYTES = 256 * MiB  # the child's whole disk: a tmpfs, counted in its memory too
 MEMORY_BYTES = 3 * 1024 * MiB  # every process of one child together
 PROCESSES = 64  # processes and threads of one child together (torch starts a few threads)
+CPU_SHARE = 1.0  # cores one child may use at most, however many threads it starts: its siblings keep theirs
+CPU_PERIOD_US = 100_000
 NOBODY = 65534
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -218,18 +221,27 @@ class ChildCgroup:
     def __init__(self, version: str, memory_bytes: int = MEMORY_BYTES, processes: int = PROCESSES):
         self.version = version
         name = f"kata-grader-{os.getpid()}-{next(_names)}"
+        quota = str(int(CPU_SHARE * CPU_PERIOD_US))
         if version == "v2":
             self.folders = [CGROUP_ROOT / name]
         else:
             self.folders = [CGROUP_ROOT / "memory" / name, CGROUP_ROOT / "pids" / name]
+            cpu = CGROUP_ROOT / "cpu"
+            if (cpu / "cpu.cfs_quota_us").is_file() and os.access(cpu, os.W_OK):
+                self.folders.append(cpu / name)
         for folder in self.folders:
             folder.mkdir()
         if version == "v2":
             (self.folders[0] / "memory.max").write_text(str(memory_bytes))
             (self.folders[0] / "pids.max").write_text(str(processes))
+            if (self.folders[0] / "cpu.max").is_file():  # the cpu controller is enabled for children
+                (self.folders[0] / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
         else:
             (self.folders[0] / "memory.limit_in_bytes").write_text(str(memory_bytes))
             (self.folders[1] / "pids.max").write_text(str(processes))
+            if len(self.folders) > 2:
+                (self.folders[2] / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (self.folders[2] / "cpu.cfs_quota_us").write_text(quota)
 
     def enrolling(self, command: Sequence[str]) -> list[str]:
         """`command` run by a shell that first moves itself into this cgroup, so that nothing
