@@ -56,14 +56,34 @@ def expected(name):
     return json.loads((ADVERSARIAL / name / "expected.json").read_text())
 
 
+def edited(name, base):
+    """{file: text} of the fixture's edits.json: each a list of {find, replace} made, in order, on the
+    base's file (each find must occur once), so that a fixture that changes a line or two of the
+    reference does not carry a copy of it."""
+    path = ADVERSARIAL / name / "edits.json"
+    texts = {}
+    for file, edits in (json.loads(path.read_text()) if path.is_file() else {}).items():
+        text = (base / file).read_text()
+        for edit in edits:
+            assert text.count(edit["find"]) == 1, (
+                f"{name}/edits.json: {edit['find']!r} should occur once in {file}"
+            )
+            text = text.replace(edit["find"], edit["replace"])
+        texts[file] = text
+    return texts
+
+
 def build(name, folder):
-    """The submission `name`: its base's six modules, then the fixture's own files over them."""
+    """The submission `name`: its base's six modules, its edits.json made on them, then the
+    fixture's own files over them."""
     folder.mkdir(parents=True)
     base = BASES[expected(name)["base"]]
     for module in COURSE:
         shutil.copyfile(base / f"{module}.py", folder / f"{module}.py")
+    for file, text in edited(name, base).items():
+        (folder / file).write_text(text)
     for file in (ADVERSARIAL / name).iterdir():
-        if file.is_file() and file.name not in ("expected.json", "README.md"):
+        if file.is_file() and file.name not in ("expected.json", "edits.json", "README.md"):
             shutil.copyfile(file, folder / file.name)
     for file, target in expected(name).get("links", {}).items():  # {file: target in the repository}
         (folder / file).unlink(missing_ok=True)
