@@ -33,15 +33,33 @@ from kata.feedback.diagnosis import Reported, diagnose_check, explain, outcome_f
 from kata.grader import isolation
 from kata.grader.bounded import clean, remove_tree
 from kata.grader.launch import RESULTS_FD, ChildOutcome, run_child, stop_children
+from kata.grader.scale import usable_cores
 
 GiB = 1024**3
-CHILDREN = threading.BoundedSemaphore(os.cpu_count() or 1)  # children at once, across all submissions
+CHILDREN = threading.BoundedSemaphore(usable_cores())  # children at once, across all submissions
+STOPPING = threading.Event()  # set by stop(): no child starts any more
 OUTPUT_SHOWN = 4000  # characters of a child's printed output kept in the report
 SIGNALS: dict[int, str] = {
     signal.SIGSEGV: "a segmentation fault",
     signal.SIGKILL: "SIGKILL (out of memory?)",
     signal.SIGABRT: "an abort",
 }
+
+
+class Stopped(Exception):
+    """Raised instead of starting a child once stop() was called (Ctrl-C)."""
+
+
+def limit_children(count: int) -> None:
+    """At most `count` children at once from now on, across every grading of this process (--jobs)."""
+    global CHILDREN
+    CHILDREN = threading.BoundedSemaphore(count)
+
+
+def stop() -> None:
+    """Start no more children and kill those under way (Ctrl-C): their groups are never saved."""
+    STOPPING.set()
+    stop_children()
 
 
 @dataclass
@@ -194,6 +212,8 @@ def run_group(
             env["KATA_BERT"] = weights
         child_script = seen_at / "support" / "kata" / "grader" / "sandbox" / "child.py"
         with CHILDREN:
+            if STOPPING.is_set():
+                raise Stopped("the grading was stopped")
             outcome = run_child(
                 [sys.executable, "-I", "-B", str(child_script), str(seen_at / "job.json"), RESULTS_FD],
                 isolation=walls,
@@ -483,7 +503,7 @@ def grade(
                     progress(shown)
     except KeyboardInterrupt:  # Ctrl-C: stop at once, children included (they are in sessions of their own)
         pool.shutdown(wait=False, cancel_futures=True)
-        stop_children()
+        stop()
         raise
     pool.shutdown()
     groups = [judged[group] for group in course.GROUPS]
