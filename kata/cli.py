@@ -8,6 +8,7 @@
     kata search "A query."       rank the lines of a file by meaning with your own encoder
     kata stubs [--check]         (maintainers) regenerate exercises/ from solutions/
     kata bench [--quick]         (maintainers) how fast the kata is
+    kata handout OUT [--check]   (instructors) write the answer-free student handout
 
 `kata COMMAND --help` lists a command's options. Each command is implemented by one module,
 which declares its options in add_arguments(parser) and does the work in run(args),
@@ -46,6 +47,16 @@ COMMANDS = {
     "bench": Command(
         "kata.maintainer.bench", "(maintainers) time the reference encoder and the feedback loop"
     ),
+    "handout": Command(
+        "kata.maintainer.handout", "(instructors) write the answer-free student handout, or --check one"
+    ),
+}
+# A student handout (kata handout OUT) ships no maintainers' tools but kata/maintainer/handout.py:
+# the commands whose module it lacks are not offered there.
+COMMANDS = {
+    name: command
+    for name, command in COMMANDS.items()
+    if (Path(__file__).parent.parent / f"{command.module.replace('.', '/')}.py").is_file()
 }
 
 
