@@ -17,7 +17,7 @@ CHECKS = (
         "your whole encoder, every module yours, reproduces pretrained MiniLM",
         0,
         encoder_pretrained,
-        model_hints(6),
+        model_hints(6, loaded=True),
         atol=WHOLE_MODEL,
         needs_weights=True,
     ),

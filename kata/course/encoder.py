@@ -172,21 +172,33 @@ MASK_HINT = (
 )
 
 
-def model_hints(num_layers: int) -> Mapping[str, tuple[str, str | None]]:
-    hints: dict[str, tuple[str, str | None]] = {
-        "hidden_state_0": (
-            "hidden_states[0] (the embeddings' output)",
-            "the Embeddings Encoder.__init__ builds from the config (sizes, eps, positional), called "
-            "with input_ids and token_type_ids",
+def model_hints(num_layers: int, loaded: bool = False) -> Mapping[str, tuple[str, str | None]]:
+    """What each of a model's outputs is, and where to look when it differs: the forward pass (the
+    forward check), or, for a model `loaded` from BERT's weights (whose forward the forward check
+    has already tested), the weights hf_weight_names pairs with each part."""
+    if loaded:
+        first = "the weights hf_weight_names pairs with the embeddings' (embeddings.word_embeddings, position_embeddings, token_type_embeddings, LayerNorm)"
+        layer = (
+            "the BERT weights hf_weight_names pairs with layer {i}'s parameters: q_proj, k_proj, v_proj "
+            "(attention.self.query, key, value), out_proj (attention.output.dense), norm1 "
+            "(attention.output.LayerNorm), ffn.linear1 (intermediate.dense), ffn.linear2 (output.dense), "
+            "norm2 (output.LayerNorm)"
         )
+        weights = "the weights hf_weight_names loads into layer {i}'s q_proj and k_proj (attention.self.query, attention.self.key)"
+    else:
+        first = (
+            "the Embeddings Encoder.__init__ builds from the config (sizes, eps, positional), called "
+            "with input_ids and token_type_ids"
+        )
+        layer = f"each layer's input is the previous one's output; the layers all get {MASK_HINT}"
+        weights = MASK_HINT
+    hints: dict[str, tuple[str, str | None]] = {
+        "hidden_state_0": ("hidden_states[0] (the embeddings' output)", first)
     }
     for i in range(1, num_layers + 1):
-        hints[f"hidden_state_{i}"] = (
-            f"hidden_states[{i}] (after layer {i - 1})",
-            f"each layer's input is the previous one's output; the layers all get {MASK_HINT}",
-        )
+        hints[f"hidden_state_{i}"] = (f"hidden_states[{i}] (after layer {i - 1})", layer.format(i=i - 1))
     for i in range(num_layers):
-        hints[f"attention_{i}"] = (f"attentions[{i}] (layer {i}'s attention weights)", MASK_HINT)
+        hints[f"attention_{i}"] = (f"attentions[{i}] (layer {i}'s attention weights)", weights.format(i=i))
     return hints
 
 
@@ -386,7 +398,7 @@ CHECKS = (
         "Encoder.from_hf reproduces a random BertModel",
         6,
         encoder_from_tiny_bert,
-        model_hints(2),
+        model_hints(2, loaded=True),
         atol=WHOLE_MODEL,
         d_head=6,
     ),
@@ -422,7 +434,7 @@ CHECKS = (
         "Encoder.from_hf reproduces pretrained MiniLM on real sentences",
         5,
         encoder_pretrained,
-        model_hints(6),
+        model_hints(6, loaded=True),
         atol=WHOLE_MODEL,
         needs_weights=True,
     ),

@@ -61,7 +61,8 @@ CHECKS = (
             "out": (
                 "layer_norm output (rows with different means and spreads)",
                 "the mean and variance are per row, over the last axis only (keepdim=True), "
-                "never over the whole tensor or the batch; then * weight + bias",
+                "never over the whole tensor or the batch; the variance as the mean of (x - mean) ** 2 "
+                "(E[x^2] - E[x]^2 loses digits: a value or two off by about 1e-5 is that); then * weight + bias",
             ),
             "small_width": (
                 "layer_norm over a width of 3",
