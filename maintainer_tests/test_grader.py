@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from kata import COURSE, EXERCISES, REPO, SOLUTIONS, course
+from kata.core.checking import HIDDEN_SUFFIX
 from kata.grader.isolation import available
 
 pytestmark = pytest.mark.grader
@@ -155,13 +156,23 @@ def summary(out):
 AUTOGRADER_FAILED = "autograder failed, tell your instructor"  # the visible entry of a failed run
 
 
-def contract_problems(data):
-    """What breaks the results.json contract (docs/contract.md): every check listed, max scores add to 100,
-    scores add to the total, results.json under 1 MB. A failed run may add its visible failure entry."""
+def contract_problems(data, hidden=False):
+    """What breaks the results.json contract (docs/contract.md): every check listed (with `hidden`, the
+    Gradescope zip's hidden twins too), each with its visibility, max scores add to 100, scores add to
+    the total, results.json under 1 MB. A failed run may add its visible failure entry."""
     names = [test["name"].split(":")[0] for test in data["tests"] if test["name"] != AUTOGRADER_FAILED]
-    problems = [f"check {name} missing from the tests" for name in CHECK_NAMES if name not in names]
-    if sorted(names) != sorted(CHECK_NAMES):
+    known = CHECK_NAMES + ([name + HIDDEN_SUFFIX for name in CHECK_NAMES] if hidden else [])
+    problems = [f"check {name} missing from the tests" for name in known if name not in names]
+    if sorted(names) != sorted(known):
         problems.append(f"tests are not exactly the known checks: {names}")
+    problems += [
+        f"{test['name']}: visibility {test.get('visibility')!r}, expected {expected_visibility!r}"
+        for test in data["tests"]
+        for expected_visibility in [
+            "after_due_date" if test["name"].split(":")[0].endswith(HIDDEN_SUFFIX) else "visible"
+        ]
+        if test.get("visibility") != expected_visibility
+    ]
     total, most = (
         sum(test["score"] for test in data["tests"]),
         sum(test["max_score"] for test in data["tests"]),
@@ -486,13 +497,49 @@ def autograde(root, base):
     return json.loads((root / "results" / "results.json").read_text())
 
 
-def test_gradescope_gives_the_reference_100(autograder):
+def test_gradescope_gives_the_reference_100_with_every_hidden_check_passing(autograder):
     data = autograde(autograder, SOLUTIONS)
     assert data["score"] == 100, explain("reference", [f"score {data['score']}"], data)
-    assert not contract_problems(data)
+    assert not contract_problems(data, hidden=True), contract_problems(data, hidden=True)
+    failing = [test["name"] for test in data["tests"] if test["status"] != "passed"]
+    assert not failing, f"the reference fails checks of the zip (hidden ones included): {failing}"
+    assert "hidden checks (50 points)" in data["output"], (
+        f"the top-level output should say that hidden checks were graded:\n{data['output']}"
+    )
 
 
 def test_gradescope_gives_the_stubs_0(autograder):
     data = autograde(autograder, EXERCISES)
     assert data["score"] == 0, explain("stubs", [f"score {data['score']}"], data)
-    assert not contract_problems(data)
+    assert not contract_problems(data, hidden=True), contract_problems(data, hidden=True)
+
+
+def test_gradescope_hidden_checks_catch_a_hard_coded_layer_norm(autograder, tmp_path):
+    """hard_coded_layer_norm looks the answers up for the public inputs: the public half of layer norm's
+    points, none of the hidden half; and the top-level output (seen at once) does not tell."""
+    data = autograde(autograder, build("hard_coded_layer_norm", tmp_path / "hard_coded"))
+    layer_norm = {
+        test["name"].split(":")[0]: test for test in data["tests"] if test["name"].startswith("layer_norm/")
+    }
+    public = {name: test for name, test in layer_norm.items() if not name.endswith(HIDDEN_SUFFIX)}
+    hidden = {name: test for name, test in layer_norm.items() if name.endswith(HIDDEN_SUFFIX)}
+    problems = [
+        f"{name}: {test['score']} of {test['max_score']}, expected full points"
+        for name, test in public.items()
+        if test["score"] != test["max_score"]
+    ]
+    problems += [
+        f"{name}: {test['score']} of {test['max_score']}, expected 0"
+        for name, test in hidden.items()
+        if test["score"] != 0
+    ]
+    if len(hidden) != len(public) or not hidden:
+        problems.append(f"expected a hidden twin of each public layer-norm check, got {sorted(layer_norm)}")
+    if data["score"] != 95:
+        problems.append(f"score {data['score']}, expected 95 (100 less layer norm's hidden 5)")
+    table = statuses(data)
+    if table.get("layer_norm") != "done":
+        problems.append(
+            f"the top-level table should show only the public checks (layer_norm done), got {table.get('layer_norm')!r}"
+        )
+    assert not problems, explain("hard_coded_layer_norm", problems, data)

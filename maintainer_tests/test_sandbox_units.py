@@ -312,6 +312,7 @@ def test_make_sandbox_gives_the_module_the_reference_before_it_and_the_job(tmp_p
         "whole_stack": False,
         "track": "torch",
         "checks": ["x/y"],
+        "hidden_seed": None,  # practice grading: no hidden checks
         "forbidden": [str(REPO), str(submission), str(tmp_path / "root")],
         "memory_bytes": 123,
         "file_bytes": 456,

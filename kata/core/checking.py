@@ -9,6 +9,9 @@ process (the check's twin test). The checks themselves, with their points, live 
 exercise in kata/course/.
 """
 
+import contextvars
+import functools
+import random
 import threading
 import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -43,10 +46,17 @@ class Check:
     # The width of a query in the attention weights it compares, for what_the_numbers_show
     # (kata.core.compare) to name a scale of sqrt(d); an output's `{key}__input` is what it was given.
     d_head: int | None = None
+    # A hidden check (the Gradescope zip's, kata/grader/hidden.py): the seed its probe's inputs are
+    # drawn from (hidden_twin); None for the public checks, whose inputs are the ones in this repository.
+    hidden_seed: int | None = None
 
     @property
     def name(self) -> str:
         return f"{self.group}/{self.slug}"
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_seed is not None
 
     def compare(self, actual: dict[str, Any], expected: dict[str, Any]) -> None:
         """Raise Mismatch unless `actual` (the learner's outputs) matches `expected` (the reference's)."""
@@ -157,8 +167,77 @@ def judge_dropout_in_train_only(
     return judge
 
 
+# ---- inputs: seeded, and moved by a hidden check's seed -----------------------------------
+#
+# Every seed a probe passes to randn, generator and fill_parameters goes through seeded(), and every
+# size it declares with sized(): the public checks get the numbers written in the probe; a hidden
+# check (hidden_twin, the Gradescope zip's) runs the same probe with its own seed added to each one
+# and sizes drawn from the alternatives, so its inputs are ones no student has seen.
+
+_hidden_seed: contextvars.ContextVar[int | None] = contextvars.ContextVar("kata_hidden_seed", default=None)
+
+
+def hidden_seed() -> int | None:
+    """The seed of the hidden check whose probe is running, or None in a public one."""
+    return _hidden_seed.get()
+
+
+def seeded(seed: int) -> int:
+    """The seed a probe asked for: itself in a public check, moved by the hidden check's seed in a hidden one
+    (the same offset for every seed of a probe, so inputs the probe makes equal stay equal)."""
+    hidden = _hidden_seed.get()
+    return seed if hidden is None else seed + hidden
+
+
+def generator(seed: int) -> torch.Generator:
+    """A torch generator seeded with seeded(seed)."""
+    return torch.Generator().manual_seed(seeded(seed))
+
+
+def sized(public: int, *hidden: int) -> int:
+    """A size of a probe's input: `public` in the public check, one of `hidden` (chosen by the hidden
+    check's seed) in a hidden one. Declare alternatives only where every one of them works in the probe."""
+    seed = _hidden_seed.get()
+    if seed is None or not hidden:
+        return public
+    return random.Random(f"{seed}:{public}:{hidden}").choice(hidden)
+
+
+def run_hidden(
+    probe: Callable[[ModuleType], dict[str, object]], seed: int, module: ModuleType
+) -> dict[str, object]:
+    """Run `probe` on `module` with the hidden seed `seed` in force (a hidden check's probe)."""
+    token = _hidden_seed.set(seed)
+    try:
+        return probe(module)
+    finally:
+        _hidden_seed.reset(token)
+
+
+HIDDEN_SUFFIX = " (hidden)"
+
+
+def hidden_twin(check: Check, seed: int, points: float = 0.0) -> Check:
+    """`check` on inputs drawn from `seed` (its values and, where the probe declares them, its sizes):
+    named `<group>/<slug> (hidden)`, worth `points`. The Gradescope zip grades these (kata/grader/hidden.py)."""
+    return replace(
+        check,
+        slug=check.slug + HIDDEN_SUFFIX,
+        title=f"{check.title}, on inputs you have not seen",
+        points=points,
+        # The public check's words describe its own inputs; this one's are others of the same kind.
+        hints={
+            key: (f"{what} (so in the public check; here other inputs of its kind)", hint)
+            for key, (what, hint) in check.hints.items()
+        },
+        probe=functools.partial(run_hidden, check.probe, seed),
+        inference_only_probe=None,
+        hidden_seed=seed,
+    )
+
+
 def randn(*shape: int, seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    return torch.randn(*shape, generator=generator(seed), dtype=dtype)
 
 
 def fill_parameters(module: nn.Module, seed: int) -> nn.Module:
@@ -166,8 +245,8 @@ def fill_parameters(module: nn.Module, seed: int) -> nn.Module:
     documented parameter names get identical weights whatever order they were made in."""
     with torch.no_grad():
         for name, parameter in module.named_parameters():
-            generator = torch.Generator().manual_seed(seed + zlib.crc32(name.encode()))
-            value = 0.3 * torch.randn(parameter.shape, generator=generator)
+            drawn = torch.Generator().manual_seed(seeded(seed) + zlib.crc32(name.encode()))
+            value = 0.3 * torch.randn(parameter.shape, generator=drawn)
             owner = name.split(".")[-2] if "." in name else ""
             if owner.startswith("norm") and name.endswith("weight"):
                 value += 1.0  # layer-norm scales near one
@@ -226,7 +305,7 @@ def for_track(checks: Iterable[Check], track: str) -> tuple[Check, ...]:
 
 # ---- running a check in process: its pytest twin, the grader's scores and diagnosis -----
 
-_reference_cache: dict[str, dict[str, object]] = {}
+_reference_cache: dict[tuple[str, int | None], dict[str, object]] = {}
 # Several submissions may be graded at once, and loading modules is not thread-safe; a
 # diagnosis re-enters it while it holds it.
 reference_lock = threading.RLock()
@@ -240,15 +319,20 @@ def through_the_wire(outputs: dict[str, object]) -> dict[str, object]:
 def reference_outputs(check: Check) -> dict[str, object]:
     """The PyTorch reference's outputs for `check` (both tracks are held to it), computed once."""
     from kata.core.loading import load, load_stack
+    from kata.core.recorded import handout_mode, recorded_outputs
+
+    if handout_mode():  # a student handout: the reference's outputs recorded when it was built
+        return recorded_outputs(check.name)
 
     with reference_lock:
-        if check.name not in _reference_cache:
+        key = (check.name, check.hidden_seed)  # a hidden check's inputs depend on its seed
+        if key not in _reference_cache:
             if check.group == "capstone":
                 module = load_stack(SOLUTIONS)
             else:
                 module = load(check.group, SOLUTIONS)
-            _reference_cache[check.name] = through_the_wire(check.probe(module))
-        return _reference_cache[check.name]
+            _reference_cache[key] = through_the_wire(check.probe(module))
+        return _reference_cache[key]
 
 
 def run_check(check: Check, module: ModuleType) -> None:

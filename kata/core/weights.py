@@ -8,7 +8,9 @@ Nothing is ever downloaded: kata/__init__.py sets HF_HUB_OFFLINE=1.
 
 import functools
 import os
+import random
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch and transformers are imported only when used
@@ -26,6 +28,24 @@ SENTENCE_PAIRS = (
     ("Attention is all you need, they said, and then everyone built transformers.", "Was it true?"),
     ("Short one.", "Yes."),
 )
+
+
+# Sentences for the Gradescope zip's hidden whole-model checks: instructors' only (`kata handout`
+# leaves the file out), drawn by each hidden check's seed.
+HIDDEN_SENTENCES = Path(__file__).parent / "data" / "hidden_sentences.txt"
+
+
+def hidden_sentences(seed: int, count: int) -> list[str]:
+    """`count` different sentences of HIDDEN_SENTENCES, drawn by `seed` (the same in every process)."""
+    text = HIDDEN_SENTENCES.read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return random.Random(f"sentences:{seed}").sample(lines, count)
+
+
+def hidden_sentence_pairs(seed: int, count: int = 3) -> tuple[tuple[str, str], ...]:
+    """`count` pairs of hidden sentences drawn by `seed`: SENTENCE_PAIRS's hidden counterpart."""
+    chosen = hidden_sentences(seed, 2 * count)
+    return tuple(zip(chosen[::2], chosen[1::2], strict=True))
 
 
 def pretrained_source() -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..core.checking import Check, likely, randn
+from ..core.checking import Check, generator, likely, randn, sized
 from ..core.compare import ONE_OP, Mismatch, expect_close, expect_shape
 from ..core.mistakes import Mistake
 from ..core.shortcuts import Shortcut
@@ -20,17 +20,19 @@ NAME = "attention"
 
 
 def attention_shapes(m: ModuleType) -> dict[str, object]:
-    q, k, v = randn(2, 3, 4, 5, seed=1), randn(2, 3, 7, 5, seed=2), randn(2, 3, 7, 6, seed=3)
+    b, h, l_q, l_k = sized(2, 1, 3), sized(3, 2, 4), sized(4, 3, 6), sized(7, 5, 9)
+    q, k, v = randn(b, h, l_q, 5, seed=1), randn(b, h, l_k, 5, seed=2), randn(b, h, l_k, 6, seed=3)
     out, weights = m.scaled_dot_product_attention(q, k, v)
     # Tensors, not just their shapes: a point must never be earned by output anyone could write down.
     return {"out": out, "weights": weights}
 
 
 def attention_values(m: ModuleType) -> dict[str, object]:
-    q, k, v = randn(2, 4, 5, seed=4), randn(2, 6, 5, seed=5), randn(2, 6, 3, seed=6)
-    mask = torch.tensor([[True] * 6, [True, True, True, False, False, False]])[:, None, :]
+    l_q, l_k = sized(4, 3, 5, 7), sized(6, 5, 8)
+    q, k, v = randn(2, l_q, 5, seed=4), randn(2, l_k, 5, seed=5), randn(2, l_k, 3, seed=6)
+    mask = torch.tensor([[True] * l_k, [True] * 3 + [False] * (l_k - 3)])[:, None, :]
     # One (L_q, L_k) mask for the whole batch, different for every query: used as it is, it broadcasts.
-    query_mask = torch.ones(4, 6, dtype=torch.bool).tril(diagonal=2)
+    query_mask = torch.ones(l_q, l_k, dtype=torch.bool).tril(diagonal=2)
     out, weights = m.scaled_dot_product_attention(q, k, v)
     masked_out, masked_weights = m.scaled_dot_product_attention(q, k, v, mask)
     query_masked_out, query_masked_weights = m.scaled_dot_product_attention(q, k, v, query_mask)
@@ -47,7 +49,7 @@ def attention_values(m: ModuleType) -> dict[str, object]:
 
 def attention_extreme_scores(m: ModuleType) -> dict[str, object]:
     q = torch.full((1, 2, 3), 1e6)
-    k = -1e6 - 1e6 * torch.rand(1, 4, 3, generator=torch.Generator().manual_seed(7))
+    k = -1e6 - 1e6 * torch.rand(1, 4, 3, generator=generator(7))
     _, weights = m.scaled_dot_product_attention(
         q, k, randn(1, 4, 3, seed=8), torch.tensor([True, False, True, False])
     )

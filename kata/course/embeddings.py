@@ -167,12 +167,15 @@ def judge_config(actual: dict[str, object], expected: dict[str, object]) -> None
 
 
 def sentence_encoder_pretrained(m: ModuleType) -> dict[str, object]:
+    from ..core.checking import hidden_seed
     from ..core.sentences import SENTENCES, tokenize
-    from ..core.weights import load_pretrained, pretrained_source
+    from ..core.weights import hidden_sentences, load_pretrained, pretrained_source
 
     bert, tokenizer = load_pretrained()
     model = m.SentenceEncoder.from_hf(bert, pretrained_source()).eval()
-    batch = tokenize(tokenizer, SENTENCES[:6], max_seq_length=256)  # 3 to 24 tokens: mostly padding
+    seed = hidden_seed()  # a hidden check (the Gradescope zip's) runs on sentences no student has seen
+    sentences = SENTENCES[:6] if seed is None else hidden_sentences(seed, 6)
+    batch = tokenize(tokenizer, sentences, max_seq_length=256)  # 3 to 24 tokens: mostly padding
     return {
         **config_fields("pooling", model.pooling),
         "embeddings": model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]),

@@ -15,6 +15,7 @@ from ..core import hf
 from ..core.checking import (
     Check,
     fill_parameters,
+    generator,
     judge_error,
     likely,
     padding_mask,
@@ -134,8 +135,8 @@ def encoder_config(m: ModuleType) -> dict[str, object]:
 
 
 def tiny_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    ids = torch.randint(0, 97, (3, 11), generator=torch.Generator().manual_seed(62))
-    types = torch.randint(0, 3, (3, 11), generator=torch.Generator().manual_seed(63))
+    ids = torch.randint(0, 97, (3, 11), generator=generator(62))
+    types = torch.randint(0, 3, (3, 11), generator=generator(63))
     attention_mask = (torch.arange(11) < torch.tensor([11, 8, 3])[:, None]).long()
     return ids, attention_mask, types
 
@@ -276,10 +277,12 @@ def encoder_bad_weights(m: ModuleType) -> dict[str, object]:
 
 
 def pretrained_batch() -> tuple["BertModel", dict[str, torch.Tensor]]:
-    from ..core.weights import encode_pairs, load_pretrained
+    from ..core.checking import hidden_seed
+    from ..core.weights import SENTENCE_PAIRS, encode_pairs, hidden_sentence_pairs, load_pretrained
 
     bert, tokenizer = load_pretrained()
-    return bert, encode_pairs(tokenizer)
+    seed = hidden_seed()  # a hidden check (the Gradescope zip's) runs on sentences no student has seen
+    return bert, encode_pairs(tokenizer, SENTENCE_PAIRS if seed is None else hidden_sentence_pairs(seed))
 
 
 def encoder_pretrained(m: ModuleType) -> dict[str, object]:

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import torch
 
-from ..core.checking import Check, fill_parameters, parameter_names, randn
+from ..core.checking import Check, fill_parameters, parameter_names, randn, sized
 from ..core.mistakes import Mistake
 from ..core.shortcuts import Shortcut
 
@@ -19,14 +19,18 @@ NAME = "layer_norm"
 
 def layer_norm_function(m: ModuleType) -> dict[str, object]:
     # Rows with different means and spreads: a statistic over the wrong axis shows.
-    x = randn(2, 7, 30, seed=40) * (0.5 + randn(2, 7, 1, seed=47).abs()) + 3 * randn(2, 7, 1, seed=48)
-    weight, bias = 1 + randn(30, seed=41), randn(30, seed=42)
-    small = randn(5, 3, seed=43)  # D = 3: the biased variance shows
-    flat = 4.0 + 1e-3 * randn(4, 30, seed=44)  # tiny variance: where eps sits shows
+    # Sizes: the public check's, or (a hidden check, kata/core/checking.py sized) one of the others.
+    b, length, d = sized(2, 3, 4), sized(7, 5, 9), sized(30, 24, 36, 48)
+    x = randn(b, length, d, seed=40) * (0.5 + randn(b, length, 1, seed=47).abs()) + 3 * randn(
+        b, length, 1, seed=48
+    )
+    weight, bias = 1 + randn(d, seed=41), randn(d, seed=42)
+    small = randn(sized(5, 4, 6), 3, seed=43)  # D = 3: the biased variance shows
+    flat = 4.0 + 1e-3 * randn(sized(4, 3, 6), d, seed=44)  # tiny variance: where eps sits shows
     return {
         "out": m.layer_norm(x, weight, bias, 1e-12),
         "small_width": m.layer_norm(small, torch.ones(3), torch.zeros(3), 1e-5),
-        "large_eps": m.layer_norm(flat, torch.ones(30), torch.zeros(30), 1e-2),
+        "large_eps": m.layer_norm(flat, torch.ones(d), torch.zeros(d), 1e-2),
     }
 
 
@@ -34,10 +38,11 @@ def layer_norm_module(m: ModuleType) -> dict[str, object]:
     fresh = m.LayerNorm(30)
     norm = fill_parameters(m.LayerNorm(30, eps=1e-12), seed=45)
     given = fill_parameters(m.LayerNorm(30, eps=1e-2), seed=49)
-    x = randn(3, 5, 30, seed=46)
+    x = randn(sized(3, 2, 4), sized(5, 6, 8), 30, seed=46)
     # Variance about 1e-6, far below eps: which eps is used shows. Small constants, so float32
     # still resolves the noise.
-    flat = 0.01 * randn(4, 1, seed=50) + 1e-3 * randn(4, 30, seed=51)
+    rows = sized(4, 3, 5)
+    flat = 0.01 * randn(rows, 1, seed=50) + 1e-3 * randn(rows, 30, seed=51)
     return {
         "parameters": parameter_names(fresh),
         "fresh_weight": fresh.weight.detach(),

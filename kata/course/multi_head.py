@@ -11,12 +11,14 @@ import torch
 from ..core.checking import (
     Check,
     fill_parameters,
+    generator,
     judge_dropout_in_train_only,
     judge_error,
     padding_mask,
     parameter_names,
     raised,
     randn,
+    sized,
     working,
 )
 from ..core.mistakes import Mistake
@@ -28,15 +30,17 @@ NAME = "multi_head"
 
 
 def split_heads(m: ModuleType) -> dict[str, object]:
-    x = randn(2, 7, 30, seed=20)
-    return {"split": m.split_heads(x, 5), "merged": m.merge_heads(randn(2, 5, 7, 6, seed=21))}
+    b, length = sized(2, 1, 3), sized(7, 4, 9)
+    x = randn(b, length, 30, seed=20)
+    return {"split": m.split_heads(x, 5), "merged": m.merge_heads(randn(b, 5, length, 6, seed=21))}
 
 
 def multi_head_values(m: ModuleType) -> dict[str, object]:
     attention = fill_parameters(m.MultiHeadAttention(30, 5), seed=22)
-    x = randn(3, 7, 30, seed=23)
+    length = sized(7, 6, 9, 11)
+    x = randn(3, length, 30, seed=23)
     out, weights = attention(x)
-    masked_out, masked_weights = attention(x, padding_mask([7, 4, 2], 7))
+    masked_out, masked_weights = attention(x, padding_mask([length, 4, 2], length))
     # The weights before the output they make: a wrong scale or mask then shows as it is.
     return {
         "parameters": parameter_names(attention),
@@ -49,7 +53,7 @@ def multi_head_values(m: ModuleType) -> dict[str, object]:
 
 def multi_head_per_head_mask(m: ModuleType) -> dict[str, object]:
     attention = fill_parameters(m.MultiHeadAttention(12, 3), seed=24)
-    mask = torch.rand(2, 3, 5, 5, generator=torch.Generator().manual_seed(25)) > 0.4
+    mask = torch.rand(2, 3, 5, 5, generator=generator(25)) > 0.4
     mask[..., 0] = True
     x = randn(2, 5, 12, seed=26)
     out, weights = attention(x, mask)

@@ -299,7 +299,7 @@ def _strength(mistake: "Mistake", learner: "Outcomes | None") -> Match | None:
     counts the checks that do agree); None when different checks fail."""
     compared = agreeing = 0
     for check, mine in (learner or {}).values():
-        if check.needs_weights:  # the whole pretrained model: slow, and the exercise's own checks decide
+        if check.needs_weights or check.hidden:  # the whole pretrained model: slow; hidden: the public decide
             continue
         compared += 1
         theirs = variant_outcome(mistake, check)
@@ -370,7 +370,7 @@ def diagnose_check(
     `learner`: the learner's outcomes on the exercise's graded checks (see diagnose)."""
     from kata.core.checking import reference_lock, run_check
 
-    if check.group not in COURSE:
+    if check.group not in COURSE or check.hidden:  # a hidden check's message is its comparison's alone
         return []
 
     def run(folder: Path) -> BaseException | None:

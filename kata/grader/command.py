@@ -43,6 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write Gradescope's autograder zip to PATH and stop",
     )
     parser.add_argument(
+        "--hidden-visibility",
+        choices=("after_due_date", "hidden", "after_published", "visible"),
+        help="with --gradescope-zip: when Gradescope shows students the hidden checks (default after_due_date)",
+    )
+    parser.add_argument(
+        "--hidden-points",
+        metavar="SHARE",
+        type=float,
+        help="with --gradescope-zip: the share of each check's points its hidden twin carries, 0 to 1 (default 0.5)",
+    )
+    parser.add_argument(
         "--out", metavar="DIR", type=Path, help="with --class (and only with it): where the results go"
     )
     parser.add_argument(
@@ -79,12 +90,22 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.regrade and args.class_dir is None:
         raise UsageError("--regrade LEARNER goes with --class DIR --out DIR")
+    if (args.hidden_visibility or args.hidden_points is not None) and not args.gradescope_zip:
+        raise UsageError("--hidden-visibility and --hidden-points go with --gradescope-zip PATH")
+    if args.hidden_points is not None and not 0 <= args.hidden_points <= 1:
+        raise UsageError(
+            f"--hidden-points {args.hidden_points:g}: a share of each check's points, from 0 to 1"
+        )
     start = time.monotonic()
     try:
         if args.gradescope_zip:
             from kata.grader.gradescope import write_zip
 
-            print(f"Wrote {write_zip(args.gradescope_zip, args.track)}")
+            choices = {"hidden_visibility": args.hidden_visibility, "hidden_points": args.hidden_points}
+            written = write_zip(
+                args.gradescope_zip, args.track, **{k: v for k, v in choices.items() if v is not None}
+            )
+            print(f"Wrote {written} (with a new secret for its hidden checks)")
             return EXIT_OK
         if args.class_dir:
             return grade_class(args)

@@ -28,8 +28,10 @@ from kata.core import shortcuts, wire
 from kata.core.checking import Check, reference_outputs
 from kata.core.compare import Mismatch
 from kata.core.paths import shown_path
+from kata.core.recorded import foundation
 from kata.core.weights import pretrained_source
 from kata.feedback.diagnosis import Reported, diagnose_check, explain, outcome_from_record
+from kata.grader import hidden as hidden_checks
 from kata.grader import isolation
 from kata.grader.bounded import clean, remove_tree
 from kata.grader.launch import RESULTS_FD, ChildOutcome, run_child, stop_children
@@ -159,7 +161,7 @@ def run_group(
     weights, missing file), else a function that judges the child's records; call it
     in the grader's main thread, once the reference outputs are ready.
     """
-    group_checks_ = group_checks(group, track)
+    group_checks_ = hidden_checks.graded_checks(group_checks(group, track), submission)  # a zip's hidden too
     if not selected:
         return GroupResult(
             group,
@@ -195,8 +197,9 @@ def run_group(
         seen_at = Path("/job") if walls.namespaces else job_folder
         writable = Path("/tmp") if walls.namespaces else job_folder
         check_names = [c.name for c in group_checks_]
+        seed = hidden_checks.seed_of(group_checks_)  # the child's hidden inputs' seed: never the secret
         make_sandbox(
-            job_folder, submission, group, module, needed, limits, check_names, track, seen_at, writable
+            job_folder, submission, group, module, needed, limits, check_names, track, seen_at, writable, seed
         )
         env = {
             "PATH": "/usr/bin:/bin",
@@ -269,6 +272,7 @@ def make_sandbox(
     track: str = "torch",
     seen_at: Path | None = None,
     writable: Path | None = None,
+    hidden_seed: int | None = None,
 ) -> None:
     """Fill the job folder `sandbox`: support code, the submission's module(s), the reference modules
     before it (from the submission's track), and job.json with the paths as the child sees them
@@ -280,7 +284,9 @@ def make_sandbox(
     for name in needed:
         shutil.copyfile(submission / f"{name}.py", sandbox / "submission" / f"{name}.py")
     for name in [] if group == "capstone" else COURSE[: COURSE.index(module)]:  # the capstone is all theirs
-        shutil.copyfile(track_folder(SOLUTIONS, track) / f"{name}.py", sandbox / "reference" / f"{name}.py")
+        earlier = foundation(track) / f"{name}.py"  # solutions/, or a handout's foundation (no encoder:
+        earlier = earlier if earlier.is_file() else submission / f"{name}.py"  # exercise 7 runs on theirs)
+        shutil.copyfile(earlier, sandbox / "reference" / f"{name}.py")
     job = {
         "job": str(seen_at),
         "sandbox": str(writable),
@@ -291,6 +297,7 @@ def make_sandbox(
         "whole_stack": group == "capstone",
         "track": track,
         "checks": check_names,
+        "hidden_seed": hidden_seed,  # the seed of this submission's hidden checks' inputs (kata/grader/hidden.py)
         "forbidden": [str(REPO), str(submission), str(sandbox.parent.parent)],
         "memory_bytes": limits.memory_bytes,
         "file_bytes": limits.file_bytes,
@@ -461,7 +468,7 @@ class Report:
 
     @property
     def max_score(self) -> float:
-        return sum(check.points for check in course.checks(self.track))
+        return sum(result.check.points for group in self.groups for result in group.results)
 
 
 def grade(

@@ -1,6 +1,7 @@
 """What the grader shows: the learner's table and next step, Gradescope's results.json, the class CSV."""
 
 import csv
+import dataclasses
 import functools
 import io
 import json
@@ -106,7 +107,12 @@ def hint_for(check: Any, module: str, message: str = "") -> str:
 
 
 def gradescope(report: "Report") -> dict[str, Any]:
-    """Gradescope's results.json: every known check appears, max scores add up to 100."""
+    """Gradescope's results.json: every known check appears, max scores add up to 100. Each test has
+    its visibility: "visible" for a public check, the zip's choice for a hidden one (kata/grader/hidden.py);
+    the top-level output, which students see at once, shows the public checks only."""
+    from kata.grader import hidden
+
+    settings = hidden.settings()
     tests = []
     for group in report.groups:
         for result in group.results:
@@ -120,12 +126,14 @@ def gradescope(report: "Report") -> dict[str, Any]:
                     "max_score": result.check.points,
                     "status": "passed" if result.passed else "failed",
                     "output": output,
+                    "visibility": hidden.visibility(result.check, settings),
                 }
             )
+    public = public_view(report)
     return {
         "score": report.score,
         "execution_time": round(report.seconds, 2),
-        "output": table(report) + "\n\n" + next_step(report),
+        "output": table(public) + "\n\n" + next_step(public) + hidden_note(report, settings),
         "tests": tests,
         "extra_data": {
             "track": report.track,
@@ -133,13 +141,53 @@ def gradescope(report: "Report") -> dict[str, Any]:
             "kata_commit": commit(),
             "isolation": report.isolation,
             "submission_sha256": report.submission_sha256,
-            "checks": [check.name for check in course.checks(report.track)],
+            "checks": [result.check.name for group in report.groups for result in group.results],
         },
     }
 
 
+WHEN_SHOWN = {
+    "after_due_date": "after the due date",
+    "after_published": "once the grades are published",
+    "hidden": "never (your instructor sees them)",
+    "visible": "now, below",
+}
+
+
+def public_view(report: "Report") -> "Report":
+    """`report` without its hidden checks: what the top-level output of results.json shows."""
+    groups = [
+        dataclasses.replace(group, results=[r for r in group.results if not r.check.hidden])
+        for group in report.groups
+    ]
+    return dataclasses.replace(report, groups=groups)
+
+
+def hidden_note(report: "Report", settings: Any) -> str:
+    """The sentence that says hidden checks were graded (never how they went), or "" when none were."""
+    hidden = [result for group in report.groups for result in group.results if result.check.hidden]
+    if not hidden:
+        return ""
+    points = sum(result.check.points for result in hidden)
+    when = WHEN_SHOWN.get(getattr(settings, "visibility", ""), WHEN_SHOWN["after_due_date"])
+    return (
+        f"\n\nThe table shows the public checks only. {len(hidden)} hidden checks ({points:g} points) "
+        "test the same properties on inputs you have not seen (other values and sizes, other sentences); "
+        f"their results are shown {when}."
+    )
+
+
 def failed_gradescope(error: object, seconds: float = 0.0, track: str = "torch") -> dict[str, Any]:
-    """A results.json for when the grader itself failed: zero, with every check of the track listed."""
+    """A results.json for when the grader itself failed: zero, with every check of the track listed
+    (a zip's hidden checks too)."""
+    from kata.grader import hidden
+
+    settings = hidden.settings()
+    checks = [
+        c
+        for group in course.GROUPS
+        for c in hidden.graded_checks(course.group_checks(group, track), None, settings)
+    ]
     tests = [
         {
             "name": f"{check.name}: {check.title}",
@@ -147,8 +195,9 @@ def failed_gradescope(error: object, seconds: float = 0.0, track: str = "torch")
             "max_score": check.points,
             "status": "failed",
             "output": "not graded: the grader failed",
+            "visibility": hidden.visibility(check, settings),
         }
-        for check in course.checks(track)
+        for check in checks
     ]
     tests.insert(
         0,
@@ -158,6 +207,7 @@ def failed_gradescope(error: object, seconds: float = 0.0, track: str = "torch")
             "max_score": 0,
             "status": "failed",
             "output": clean(f"The grader itself failed, not your code: {error}"),
+            "visibility": "visible",
         },
     )
     return {
