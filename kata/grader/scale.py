@@ -100,7 +100,9 @@ def jobs_count(text: str) -> int:
     try:
         count = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of jobs: give a whole number, 1 or more")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of jobs: give a whole number, 1 or more"
+        ) from None
     if count < 1:
         raise argparse.ArgumentTypeError(f"{count} jobs: give 1 or more (children at once)")
     return count
