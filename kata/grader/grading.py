@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kata import COURSE, REPO, SOLUTIONS, course, track_folder
+from kata import COURSE, REPO, course
 from kata.core import shortcuts, wire
 from kata.core.checking import Check, reference_outputs
 from kata.core.compare import Mismatch
