@@ -1,6 +1,7 @@
 """The `kata` command (also `python -m kata`): every tool of the kata as one sub-command.
 
     kata grade                   grade exercises/ (python grader.py does the same)
+    kata merge DIR... --out DIR  (instructors) join a class graded in shards (--shard K/N)
     kata watch                   grade the exercise you work on each time you save
     kata hint attention          show the next hint for an exercise
     kata diverge "A sentence."   where your encoder's numbers part from BERT's, stage by stage
@@ -35,6 +36,9 @@ class Command:
 COMMANDS = {
     "grade": Command(
         "kata.grader.command", "grade exercises/ (or --solutions, --submission DIR, --class DIR)"
+    ),
+    "merge": Command(
+        "kata.grader.merge", "(instructors) join the results of a class graded in shards into one summary.csv"
     ),
     "watch": Command("kata.feedback.watch", "grade the exercise you work on each time you save"),
     "hint": Command("kata.feedback.hints", "show the next hint for an exercise"),

@@ -9,3 +9,5 @@ EXIT_NOT_YET = 1
 # It could not run: a usage error (argparse exits with 2 as well), an unfinished exercise
 # the command needs, missing weights, or a failure of the kata itself.
 EXIT_CANNOT_RUN = 2
+# Stopped by Ctrl-C (SIGINT), as a shell reports it: 128 + the signal's number.
+EXIT_INTERRUPTED = 130

@@ -7,7 +7,11 @@ when every point graded is earned, 1 when not, 2 on a usage or internal error.
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +26,8 @@ from kata.cli import (
     source_options,
     timeout_option,
 )
-from kata.core.exits import EXIT_CANNOT_RUN, EXIT_NOT_YET, EXIT_OK
-from kata.grader import report
+from kata.core.exits import EXIT_CANNOT_RUN, EXIT_INTERRUPTED, EXIT_NOT_YET, EXIT_OK
+from kata.grader import grading, report, scale
 from kata.grader.grading import GroupResult, Limits, Report, grade
 
 
@@ -55,6 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out", metavar="DIR", type=Path, help="with --class (and only with it): where the results go"
+    )
+    parser.add_argument(
+        "--jobs",
+        metavar="N",
+        type=scale.jobs_count,
+        help="children at once across the whole run, each grading one exercise "
+        "(default: the cores this process may use, from its CPU affinity and cgroup quota)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        type=scale.shard,
+        help="with --class: grade only the K-th of N slices of the learners (sorted by folder name), "
+        "writing OUT/summary-K-of-N.csv; `kata merge` joins the shards' results",
     )
     parser.add_argument(
         "--regrade",
@@ -96,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--hidden-points {args.hidden_points:g}: a share of each check's points, from 0 to 1"
         )
+    if args.shard and args.class_dir is None:
+        raise UsageError("--shard K/N goes with --class DIR --out DIR: it slices a class")
+    if args.jobs:
+        grading.limit_children(args.jobs)
     start = time.monotonic()
     try:
         if args.gradescope_zip:
@@ -112,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
         if args.solutions:
             return grade_one(track_folder(SOLUTIONS, args.track), args)
         return grade_one(args.submission or exercises_folder(args.track), args)
+    except KeyboardInterrupt:  # Ctrl-C: the children are killed, what was written stays
+        grading.stop()
+        print("\nStopped (Ctrl-C).", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except Exception as error:
         traceback.print_exc()
         print(
@@ -156,15 +182,22 @@ def all_earned(result: Report) -> bool:
 
 
 def grade_class(args: argparse.Namespace) -> int:
-    """Grade each learner folder, several at a time; each result is written as soon as it is ready."""
+    """Grade each learner folder (of the shard, with --shard), several at a time; each result is
+    written as soon as it is ready. Ctrl-C stops at once: the results written stay, and so does
+    the summary of them; running the same command again grades the learners left."""
     out = args.out
     folders = sorted(path for path in args.class_dir.iterdir() if path.is_dir())
     for link in [path for path in folders if path.is_symlink()]:  # it could point anywhere, solutions/ too
         print(f"  {link.name:<24} skipped: a link, not a learner's folder", file=sys.stderr)
     learners = [path for path in folders if not path.is_symlink()]
+    where, summary_path = f"{args.class_dir}", out / "summary.csv"
+    if args.shard:  # a deterministic slice of the sorted folders: every machine computes the same ones
+        k, n = args.shard
+        learners = scale.shard_of(learners, k, n)
+        where, summary_path = f"{args.class_dir} (shard {k}/{n})", out / scale.summary_name(k, n)
     unknown = sorted(set(args.regrade) - {learner.name for learner in learners})
     if unknown:
-        raise UsageError(f"--regrade: no learner folder {', '.join(unknown)} in {args.class_dir}")
+        raise UsageError(f"--regrade: no learner folder {', '.join(unknown)} in {where}")
     done = {}
     for learner in learners:
         if learner.name in args.regrade:
@@ -174,9 +207,7 @@ def grade_class(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             continue
     to_grade = [learner for learner in learners if learner.name not in done]
-    print(
-        f"{len(learners)} learners in {args.class_dir}: {len(done)} already graded, {len(to_grade)} to grade"
-    )
+    print(f"{len(learners)} learners in {where}: {len(done)} already graded, {len(to_grade)} to grade")
 
     def grade_learner(learner):
         try:
@@ -184,7 +215,13 @@ def grade_class(args: argparse.Namespace) -> int:
             graded = grade(learner, only=args.only, limits=limits, track=args.track)
             data = report.gradescope(graded)
         except Exception as error:  # not saved, so the next run tries this learner again
-            print(f"  {learner.name:<24} the grader failed: {type(error).__name__}: {error}", file=sys.stderr)
+            if not grading.STOPPING.is_set():  # stopped: Ctrl-C was said once, for everyone
+                print(
+                    f"  {learner.name:<24} the grader failed: {type(error).__name__}: {error}",
+                    file=sys.stderr,
+                )
+            return learner.name, None
+        if grading.STOPPING.is_set():  # its children may have been killed: never a final grade
             return learner.name, None
         disturbed = [group.group for group in graded.groups if group.status == "disturbed: regrade"]
         if disturbed:  # twice disturbed: the machine's trouble, never a final grade
@@ -196,17 +233,37 @@ def grade_class(args: argparse.Namespace) -> int:
         report.write_json(out / f"{learner.name}.json", data)
         return learner.name, data
 
+    # --jobs limits the children (grading.CHILDREN); enough learners at once to keep them all busy
+    # while one learner's last exercises finish, and no more (Ctrl-C loses the learners under way).
+    jobs = args.jobs or scale.usable_cores()
+    groups = len(set(args.only or course.GROUPS))
+    pool = ThreadPoolExecutor(max_workers=min(jobs, math.ceil(jobs / groups) + 1))
     failed = []
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the children themselves are limited to the cores
+    try:
         for name, data in pool.map(grade_learner, to_grade):
             if data is None:
                 failed.append(name)
                 continue
             done[name] = data
-            report.write_atomically(out / "summary.csv", report.class_summary(done))
+            report.write_atomically(summary_path, report.class_summary(done))
             print(f"  {name:<24} {data['score']:g} / 100", flush=True)
-    report.write_atomically(out / "summary.csv", report.class_summary(done))
-    print(f"Wrote {len(done)} results and {out / 'summary.csv'}")
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while stopping changes nothing
+        grading.stop()
+        report.write_atomically(summary_path, report.class_summary(done))
+        left = len(learners) - len(done)
+        print(
+            f"\nStopped (Ctrl-C): {len(done)} results kept in {out}; run the same command again to grade the {left} left.",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not settle(pool):  # a child would not die: leave without waiting for it
+            sys.stdout.flush()
+            os._exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+    pool.shutdown()
+    report.write_atomically(summary_path, report.class_summary(done))
+    print(f"Wrote {len(done)} results and {summary_path}")
     if failed:
         print(
             f"Not graded (the grader failed or was disturbed; run again to retry): {', '.join(failed)}",
@@ -214,3 +271,15 @@ def grade_class(args: argparse.Namespace) -> int:
         )
         return EXIT_CANNOT_RUN
     return EXIT_OK if all(data["score"] == 100 for data in done.values()) else EXIT_NOT_YET
+
+
+def settle(pool: ThreadPoolExecutor, seconds: float = 10.0) -> bool:
+    """After grading.stop(): wait, at most `seconds`, for the learners under way to give up, killing
+    any child started meanwhile (one that was starting as Ctrl-C came); whether they all did."""
+    waiter = threading.Thread(target=pool.shutdown, kwargs={"cancel_futures": True}, daemon=True)
+    waiter.start()
+    deadline = time.monotonic() + seconds
+    while waiter.is_alive() and time.monotonic() < deadline:
+        grading.stop()
+        waiter.join(0.2)
+    return not waiter.is_alive()

@@ -17,6 +17,7 @@ the default is the cores, and the memory is for the one who sets --jobs higher t
 import argparse
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -97,12 +98,9 @@ def usable_cores(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> i
 
 def jobs_count(text: str) -> int:
     """argparse type of --jobs: a whole number, 1 or more."""
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of jobs: give a whole number, 1 or more"
-        ) from None
+    if not re.fullmatch(r"\s*[+-]?\d+\s*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of jobs: give a whole number, 1 or more")
+    count = int(text)
     if count < 1:
         raise argparse.ArgumentTypeError(f"{count} jobs: give 1 or more (children at once)")
     return count
@@ -110,17 +108,14 @@ def jobs_count(text: str) -> int:
 
 def shard(text: str) -> tuple[int, int]:
     """argparse type of --shard K/N: (K, N), 1 <= K <= N."""
-    k_text, slash, n_text = text.partition("/")
-    try:
-        k, n = int(k_text), int(n_text)
-    except ValueError:
-        k = n = 0
-    if not slash or not k_text.strip().isdigit() or not n_text.strip().isdigit() or n < 1:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a shard: write K/N, the K-th of N slices, e.g. 1/4 (1 <= K <= N)"
         )
+    k, n = int(match.group(1)), int(match.group(2))
     if not 1 <= k <= n:
-        raise argparse.ArgumentTypeError(f"shard {k}/{n}: K must be between 1 and {n} (K/N, 1 <= K <= N)")
+        raise argparse.ArgumentTypeError(f"shard {k}/{n}: K must be between 1 and N (K/N, 1 <= K <= N)")
     return k, n
 
 
