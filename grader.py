@@ -11,6 +11,9 @@
     python grader.py --class DIR --out OUT
                                           grade every learner folder in DIR: OUT/<learner>.json
                                           and OUT/summary.csv; run it again to resume
+    python grader.py --class DIR --out OUT --shard K/N
+                                          grade the K-th of N slices of the class (`kata merge`
+                                          joins the shards); --jobs N: children at once
     python grader.py --gradescope-zip autograder.zip
                                           write the zip Gradescope's autograder takes
 

@@ -308,4 +308,5 @@ def test_ctrl_c_stops_a_class_at_once_and_keeps_what_is_written(tmp_path):
     assert {row.split(",")[0] + ".json" for row in rows} == {path.name for path in out.glob("*.json")}
     assert 1 <= len(rows) < 20, rows
     assert not processes_naming(scratch), "a child outlived the grader"
-    assert not list(scratch.iterdir()), "the grader's sandboxes were left behind"
+    left = list(scratch.glob("kata-*"))  # torch keeps its own caches there (torchinductor_*)
+    assert not left, f"the grader left its sandboxes {left} behind"
