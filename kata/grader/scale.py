@@ -9,9 +9,10 @@ CPU quota (docker --cpus, Kubernetes' CPU limit, systemd's CPUQuota), v2's cpu.m
 cpu.cfs_quota_us / cpu.cfs_period_us, at this process's cgroup or any cgroup above it.
 os.cpu_count() sees the host's cores, which on a 64-core node given 2 would start 64 children.
 
-Each child may use up to 3 GiB (Limits.total_memory_bytes) but needs far less: about
-0.3 GiB for an exercise and 0.6 GiB for the encoder and the capstone (docs/performance.md);
-the default is the cores, and the memory is for the one who sets --jobs higher to check.
+Each child may use up to 3 GiB (Limits.total_memory_bytes) but needs far less: measured
+(proportional set size) about 0.2 GiB for exercises 1 to 5 and 0.5 GiB for the encoder, the
+capstone and exercise 7, beside the grader's own 0.6 GiB; the default is the cores, and the
+memory is for the one who sets --jobs higher to check (about 0.5 GiB a job, plus 0.6 GiB).
 """
 
 import argparse
