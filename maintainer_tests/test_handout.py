@@ -41,6 +41,12 @@ def test_the_handout_has_what_a_student_repository_needs(out):
         "grader.py",
     ):
         assert (out / name).is_file(), name
+    for name in (
+        "kata/core/data/handout/reference.pt",
+        "kata/core/recorded.py",
+        "kata/core/foundation/numpy/positional.py",
+    ):
+        assert (out / name).is_file(), name
     for name in ("README.md", "LICENSE", "pyproject.toml", ".github/workflows/handout.yml"):
         assert (out / name).is_file(), name
     assert not (out / "solutions").exists() and not (out / "maintainer_tests").exists()

@@ -76,7 +76,12 @@ _warned: set[Mistake] = set()
 def applicable(mistakes: Iterable[Mistake]) -> tuple[Mistake, ...]:
     """The mistakes that still apply to today's solutions/. Each stale one is left out with a
     StaleMistake warning (once per process): a diagnosis or a grade goes on without it, and
-    `kata stubs --check` and the catalogue proof name it for the maintainer."""
+    `kata stubs --check` and the catalogue proof name it for the maintainer. A student handout has no
+    edits to apply (kata/core/recorded.py): none."""
+    from kata.core.recorded import handout_mode
+
+    if handout_mode():
+        return ()
     kept = []
     for mistake in mistakes:
         problem = mistake.stale()

@@ -7,7 +7,9 @@ The handout is a repository ready to push as a template (GitHub Classroom, a cou
 server): exercises/ (both tracks), tests/, grader.py, the kata's support package without its
 maintainer tools (kata/maintainer/ keeps only this file, for `kata handout --check .`), a
 README for students, LICENSE, pyproject.toml, its own CI and a GitHub Classroom autograding
-workflow. It holds no solutions/, no known mistake's find/replace text (the catalogue's names
+workflow. Where the tests and the grader use the reference, the handout has the reference's
+recorded outputs and a foundation written with library calls (kata/maintainer/handout_record.py,
+kata/core/recorded.py). It holds no solutions/, no known mistake's find/replace text (the catalogue's names
 and descriptions stay), no maintainer tests or adversarial fixtures, no notebooks, no history,
 and nothing named hidden_* (the Gradescope zip's hidden tests).
 
@@ -148,6 +150,11 @@ def _data_strings(path: Path) -> Iterator[str]:
     yield from walk(torch.load(path, weights_only=True))
 
 
+def kata_track_dir(track: str) -> str:
+    """exercises/'s sub-folder of `track` ('' or 'numpy')."""
+    return TRACKS[track]
+
+
 def files_of(out: Path) -> Iterator[Path]:
     for path in sorted(out.rglob("*")):
         if path.is_file() and ".git" not in path.relative_to(out).parts:
@@ -272,9 +279,9 @@ def build(out: Path) -> None:
     for name, text in handout_files.files().items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(text)
-    record = _recorder()
-    if record is not None:
-        record(out)
+    from kata.maintainer import handout_record
+
+    handout_record.record(out)  # the foundation and the recording (kata/core/recorded.py)
     stubs = {
         f"{track}/{path.name}": path.read_text()
         for track in TRACKS
@@ -287,15 +294,6 @@ def build(out: Path) -> None:
     (out / "kata" / SPEC).write_text(json.dumps(spec, indent=1) + "\n")
 
 
-def _recorder():
-    """The reference recorder of the handout (kata/maintainer/handout_record.py), once it exists."""
-    try:
-        from kata.maintainer import handout_record  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return handout_record.record
-
-
 def _version() -> str:
     import kata
 
@@ -305,7 +303,7 @@ def _version() -> str:
 # ---- the pristine stubs: the handout's CI and .ci/run read pytest's junit report -------------
 
 
-def stub_verdict(junit: Path, folder: Path = EXERCISES) -> tuple[bool, list[str]]:
+def stub_verdict(junit: Path, folder: Path = EXERCISES, track: str = "torch") -> tuple[bool, list[str]]:
     """(fine, lines) from a pytest junit report of the handout's tests: each exercise whose file is
     still its pristine stub must fail every test with a clean "not implemented yet"; an exercise
     the learner has written must pass. For the handout's own CI (and .ci/run on the stubs)."""
@@ -319,7 +317,6 @@ def stub_verdict(junit: Path, folder: Path = EXERCISES) -> tuple[bool, list[str]
         mine = [case for case in cases if (case.get("classname") or "").endswith(f"test_{name}")]
         if not mine:
             continue
-        track = "numpy" if any("numpy" in (case.get("name") or "") for case in mine) else "torch"
         path = track_folder(Path(folder), track) / f"{name}.py"
         pristine = (
             path.is_file()
@@ -333,7 +330,8 @@ def stub_verdict(junit: Path, folder: Path = EXERCISES) -> tuple[bool, list[str]
         ]
         skipped = sum(1 for case in mine for outcome in case if outcome.tag == "skipped")
         if pristine:
-            unclean = [text for text in failures if not text.startswith("not implemented yet: exercises/")]
+            expected = f"not implemented yet: {Path('exercises', kata_track_dir(track)).as_posix()}/"
+            unclean = [text for text in failures if not text.startswith(expected)]
             ok = len(failures) == len(mine) - skipped and not unclean
             lines.append(
                 f"{name}: a pristine stub, {len(failures)} of {len(mine)} tests fail"
@@ -362,6 +360,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="with --check: also read pytest's junit report of OUT's tests (pristine stubs fail cleanly, written exercises pass)",
     )
+    parser.add_argument(
+        "--track", choices=TRACKS, default="torch", help="with --stub-verdict: the track the tests ran on"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -386,7 +387,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("leak check: no solutions/ here (a handout), so only what a handout may not hold is checked")
     if args.stub_verdict is not None:
-        fine, said = stub_verdict(args.stub_verdict, out / "exercises")
+        fine, said = stub_verdict(args.stub_verdict, out / "exercises", args.track)
         print(*said, sep="\n")
         if not fine:
             problems.append(
